@@ -1,0 +1,71 @@
+"""Recording audit entries. Every write service calls `audit_record` in its transaction."""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from kam.audit.models import Action, AuditEntry
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe, human-readable form of a field value."""
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """Values of the given fields, with foreign keys as their display text."""
+    values: dict[str, Any] = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        if isinstance(field, models.ForeignKey):
+            values[name] = _plain(getattr(instance, name))
+        elif field.choices:
+            raw = getattr(instance, name)
+            values[name] = raw
+        else:
+            values[name] = _plain(getattr(instance, name))
+    return values
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """{field: [old, new]} for every field whose value differs."""
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    instance: models.Model,
+    account: Any = None,
+    changes: dict[str, list[Any]] | None = None,
+    message: str = "",
+) -> AuditEntry:
+    """Store one audit entry for `instance` (call inside the write's transaction)."""
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEntry.objects.create(
+        actor=actor_obj,
+        action=action,
+        account=account,
+        object_type=instance._meta.label_lower,
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        changes=changes or {},
+        message=message[:500],
+    )
+
+
+__all__ = ["Action", "audit_record", "changes_between", "snapshot"]
