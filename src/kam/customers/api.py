@@ -58,6 +58,10 @@ class AccountOut(Schema):
     archived: bool
     tier: str
     abc_class: str
+    value_score: float | None
+    potential_score: float | None
+    clv: Decimal | None
+    scored_at: datetime | None
     wallet_size: Decimal | None
     website: str
     address: str
