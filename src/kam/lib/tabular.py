@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from io import BufferedIOBase
 from itertools import repeat
 from pathlib import Path
 from types import TracebackType
@@ -183,6 +184,8 @@ def choice_parser(options: Mapping[str, Any] | Iterable[str]) -> Parser:
     listed = ", ".join(mapping)
 
     def parse(value: Any) -> Any:
+        if value in mapping:  # exact spelling: the common case, no normalizing
+            return mapping[value]
         try:
             return lookup[_normalize(parse_text(value))]
         except KeyError:
@@ -191,8 +194,6 @@ def choice_parser(options: Mapping[str, Any] | Iterable[str]) -> Parser:
     return parse
 
 
-# Plain "1234.5" / "-3" is the overwhelmingly common case: one regex, one Decimal.
-_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _GROUPED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+")
 _SCIENTIFIC = re.compile(r"\d+(?:\.\d*)?[eE][-+]?\d+")
 _DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})*,\d{1,2}|\d+,\d{1,2}")
@@ -211,7 +212,8 @@ def parse_decimal(value: Any) -> Decimal:
     which has already lost digits).
     """
     if isinstance(value, str):
-        if _PLAIN_NUMBER.fullmatch(value):
+        # Fast path for "1234.50" / "-7": three C string calls instead of a regex.
+        if value.removeprefix("-").replace(".", "", 1).isdecimal():
             return Decimal(value)
         return _parse_decimal_text(value)
     if isinstance(value, bool):
@@ -261,6 +263,10 @@ def decimal_parser(max_places: int) -> Parser:
 
     def parse(value: Any) -> Decimal:
         number = parse_decimal(value)
+        if isinstance(value, str):
+            dot = value.rfind(".")
+            if dot < 0 or len(value) - dot - 1 <= max_places:
+                return number  # the text shows few enough places: skip Decimal maths
         # normalize() drops trailing zeros: 1.2300 has two places that matter.
         exponent = number.normalize().as_tuple().exponent
         if isinstance(exponent, int) and exponent < -max_places:
@@ -622,7 +628,7 @@ def _sniff_delimiter(first_line: str) -> str:
 
 
 def _open_csv(
-    raw: IO[bytes], specs: Sequence[ColumnSpec] | None, max_cell_size: int
+    raw: BufferedIOBase, specs: Sequence[ColumnSpec] | None, max_cell_size: int
 ) -> TableReader:
     """Detect encoding and delimiter, read the header, hand back a row stream."""
     try:
@@ -631,6 +637,9 @@ def _open_csv(
             sample, encoding = sample[len(codecs.BOM_UTF8) :], "utf-8"
         else:
             encoding = _detect_encoding(sample, complete=len(sample) < SAMPLE_BYTES)
+        if b"\r" in sample and b"\n" not in sample:
+            # Old Mac Excel ends lines with CR only; we split lines on LF.
+            raise TableError("the file uses old Mac line endings (CR); save it as 'CSV UTF-8'")
         delimiter = _sniff_delimiter(sample.split(b"\n", 1)[0].decode(encoding, errors="replace"))
         # csv holds at most one field of this many characters in memory. The
         # limit is process-wide, so it is only ever raised, never lowered.
@@ -657,7 +666,7 @@ def _open_csv(
     return table
 
 
-def _decoded_lines(sample: bytes, raw: IO[bytes], encoding: str) -> Iterator[str]:
+def _decoded_lines(sample: bytes, raw: BufferedIOBase, encoding: str) -> Iterator[str]:
     """Decode line by line, not through TextIOWrapper, so a bad byte names its row.
 
     Byte 0x0A never occurs inside a UTF-8, GBK or GB18030 character, so
@@ -715,7 +724,7 @@ def _csv_rows(
                     column=name,
                 )
             if any(cells):
-                yield Row(number, dict(zip(keys, pick(cells), strict=True)), columns)
+                yield Row(number, dict(zip(keys, pick(cells), strict=False)), columns)
     except (UnicodeDecodeError, csv.Error) as error:
         raise _csv_failure(error, number + 1, encoding, limit) from None
 

@@ -153,6 +153,13 @@ def test_legacy_xls_gets_a_clear_error(tmp_path: Path) -> None:
         open_table(path, SPECS)
 
 
+def test_cr_only_line_endings_get_a_clear_error(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path, "mac.csv", b"account_code,amount\rC1,1\r")
+
+    with pytest.raises(TableError, match="old Mac line endings"):
+        open_table(path, SPECS)
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t"])
 def test_semicolon_and_tab_delimiters_are_sniffed(tmp_path: Path, delimiter: str) -> None:
     text = CHINESE_CSV.replace(",", delimiter).replace('"1' + delimiter + '234.50"', "1234.50")
@@ -556,7 +563,11 @@ def test_xlsx_named_sheet_and_missing_sheet(tmp_path: Path) -> None:
 
 def test_xlsx_formula_cell_is_named(tmp_path: Path) -> None:
     path = tmp_path / "formula.xlsx"
-    rows = [["客户编号", "数量", "单价", "金额"], ["C1", 2, 3, 6], ["C2", 2, 4, "=B3*C3"]]
+    rows: list[list[Any]] = [
+        ["客户编号", "数量", "单价", "金额"],
+        ["C1", 2, 3, 6],
+        ["C2", 2, 4, "=B3*C3"],
+    ]
     make_xlsx(path, rows).save(path)
 
     with pytest.raises(TableError, match=r"formula in cell D3; paste values") as caught:
