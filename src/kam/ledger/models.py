@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -96,3 +97,77 @@ class AccountDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day}"
+
+
+class ImportKind(models.TextChoices):
+    ACCOUNTS = "accounts", _("Accounts")
+    CONTACTS = "contacts", _("Contacts")
+    ORDERS = "orders", _("Order lines")
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    VALIDATING = "validating", _("Checking rows")
+    WRITING = "writing", _("Writing")
+    DONE = "done", _("Done")
+    REJECTED = "rejected", _("Rejected: nothing written")
+    FAILED = "failed", _("Failed: nothing written")
+
+
+class ImportRun(models.Model):
+    """One import of a file (from the web or the command line) with its progress and report."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind)
+    file_name = models.CharField(_("file"), max_length=255)
+    # Where a web upload waits for the task worker; removed once the run finishes.
+    stored_path = models.CharField(max_length=500, blank=True)
+    dry_run = models.BooleanField(_("check only (dry run)"), default=False)
+    skip_invalid = models.BooleanField(_("import the valid rows, skip the others"), default=False)
+    create_accounts = models.BooleanField(_("create unknown accounts"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus, default=ImportStatus.QUEUED
+    )
+    rows_total = models.PositiveIntegerField(_("rows (estimate)"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_valid = models.PositiveIntegerField(_("valid rows"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped rows"), default=0)
+    accounts_created = models.PositiveIntegerField(_("accounts created"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    # [[row, column, reason], …], the first ERRORS_KEPT of them.
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    ERRORS_KEPT = 1000
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED}
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))

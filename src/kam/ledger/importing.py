@@ -1,0 +1,696 @@
+"""Importing accounts, contacts and order lines from CSV (UTF-8, BOM, GBK), .csv.gz and XLSX.
+
+Every import runs in two phases, so a bad file changes nothing:
+
+1. check: stream the file once, parse and validate every row and report each
+   bad cell (row, column, reason). Order lines are spooled, already parsed, to
+   a temporary file; only compact keys (to find duplicate lines) stay in memory.
+   Account and contact files are small and stay in memory.
+2. write, unless it is a dry run or the file has errors and skip_invalid is off:
+   one transaction with bulk upserts, then the AccountDay rollups of the touched
+   accounts. Killing the process midway rolls it all back; a re-run completes it.
+"""
+
+import csv
+import gzip
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from kam.audit.models import Action, AuditEntry
+from kam.customers.models import Account, Contact
+from kam.ledger import rollups
+from kam.ledger.columns import COLUMNS, import_specs
+from kam.ledger.models import Product
+from kam.lib.tabular import Row, RowError, TableError, open_table, parse_row
+from kam.users import roles
+from kam.users.models import Team, User
+
+ERRORS_IN_MEMORY = 100_000
+PROGRESS_EVERY = 5_000
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import: counts, the bad rows, and whether anything was written."""
+
+    kind: str
+    file_name: str
+    dry_run: bool = False
+    rows: int = 0
+    valid: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    accounts_created: int = 0
+    products_created: int = 0
+    bad_rows: int = 0
+    error_count: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    file_error: str = ""
+    written: bool = False
+
+    def add(self, errors: list[RowError]) -> None:
+        self.bad_rows += 1
+        self.error_count += len(errors)
+        room = ERRORS_IN_MEMORY - len(self.errors)
+        if room > 0:
+            self.errors.extend(errors[:room])
+
+    @property
+    def skipped(self) -> int:
+        """Rows not written: the bad ones when skipping, all of them when nothing was written."""
+        return self.bad_rows if self.written else self.rows
+
+    @property
+    def ok(self) -> bool:
+        return not self.file_error and not self.error_count
+
+
+def estimate_rows(path: Path) -> int | None:
+    """Data rows of a CSV (or .csv.gz) by counting newlines; None for XLSX."""
+    with path.open("rb") as probe:
+        magic = probe.read(4)
+    if magic.startswith(b"PK"):
+        return None
+    opener: Any = gzip.open if magic.startswith(b"\x1f\x8b") else open
+    count = 0
+    with opener(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            count += chunk.count(b"\n")
+    return max(0, count - 1)
+
+
+def _editable_ids(actor: User | None) -> set[int] | None:
+    """Ids of the accounts the actor may change, or None when they may change all."""
+    if actor is None:
+        return None
+    if not roles.may_edit_customers(actor):
+        raise PermissionDenied("You may not import customer data.")
+    scope = roles.edit_scope(actor)
+    if scope is None:
+        return None
+    return set(Account.objects.filter(scope).values_list("id", flat=True))
+
+
+def _led_team_ids(actor: User | None) -> set[int]:
+    return set() if actor is None else set(actor.led_teams.values_list("id", flat=True))
+
+
+def _error(row: Row, column: str, reason: str) -> RowError:
+    return RowError(row.number, row.columns.get(column, column), reason)
+
+
+class _Import:
+    """One file being imported: check rows one by one, then write the valid ones."""
+
+    kind = ""
+
+    def __init__(self, *, actor: User | None, report: ImportReport, create_accounts: bool) -> None:
+        self.actor = actor
+        self.report = report
+        self.create_accounts = create_accounts
+        self.editable = _editable_ids(actor)
+        self.message = f"import of {report.file_name}"[:500]
+        self.headers: dict[str, str] = {}  # canonical name -> header as written
+
+    def check(self, row: Row, values: dict[str, Any]) -> list[RowError]:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Checks that need the whole file (they may reject rows accepted before)."""
+
+    def write(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def audit_created_accounts(self, accounts: list[Account]) -> None:
+        AuditEntry.objects.bulk_create(
+            [
+                AuditEntry(
+                    actor=self.actor, action=Action.CREATE, account=account,
+                    object_type="customers.account", object_id=str(account.pk),
+                    object_repr=str(account)[:200], message=self.message,
+                    changes={"code": [None, account.code]},
+                )
+                for account in accounts
+            ],
+            batch_size=2000,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------- orders
+
+
+class _OrderImport(_Import):
+    kind = "orders"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.accounts: dict[str, int] = dict(Account.objects.values_list("code", "id"))
+        self.new_accounts: dict[str, str] = {}  # code -> legal name, with create_accounts
+        self.touched: set[int] = set()
+        # hash((order_no, line_no)) -> first row: 64-bit keys keep 1M lines in ~100 MB.
+        self.seen: dict[int, int] = {}
+        self.next_line: dict[str, int] = {}
+        self.products: dict[str, tuple[str, str]] = {}
+        self.spool = tempfile.TemporaryFile("w+", newline="", encoding="utf-8")  # noqa: SIM115
+        self.writer = csv.writer(self.spool)
+
+    def check(self, row: Row, v: dict[str, Any]) -> list[RowError]:
+        errors: list[RowError] = []
+        order_no, line_no = v["order_no"], v["line_no"]
+        if order_no is not None and line_no is None and "line_no" not in row.columns:
+            # No line column: lines are numbered per order in file order (stable on re-import).
+            line_no = self.next_line[order_no] = self.next_line.get(order_no, 0) + 1
+        elif line_no is None and "line_no" in row.columns:
+            errors.append(_error(row, "line_no", "a value is required"))
+        code = v["account_code"]
+        account_id = self.accounts.get(code)
+        if account_id is None:
+            if not self.create_accounts:
+                errors.append(
+                    _error(
+                        row,
+                        "account_code",
+                        f"unknown account {code!r} (import accounts "
+                        "first, or ask to create unknown accounts)",
+                    )  # fmt: skip
+                )
+            elif len(v["account_name"] or code) > 200:
+                errors.append(_error(row, "account_name", "at most 200 characters"))
+        elif self.editable is not None and account_id not in self.editable:
+            errors.append(_error(row, "account_code", f"account {code!r} is not in your portfolio"))
+        key = hash((order_no, line_no))
+        first = self.seen.get(key)
+        if first is not None:
+            errors.append(
+                _error(
+                    row,
+                    "order_no",
+                    f"duplicate line: order {order_no} line {line_no} is already on row {first}",
+                )  # fmt: skip
+            )
+        if errors:
+            return errors
+        self.seen[key] = row.number
+        if account_id is None:
+            self.new_accounts.setdefault(code, v["account_name"] or code)
+        else:
+            self.touched.add(account_id)
+        product = v["product_code"] or (v["product_name"] or "")[:64]
+        if product:
+            known = self.products.get(product, ("", ""))
+            self.products[product] = (v["product_name"] or known[0], v["category"] or known[1])
+        quantity, cost = v["quantity"], v["cost"]
+        self.writer.writerow(
+            (
+                code, order_no, line_no, v["order_date"].isoformat(), product,
+                "1" if quantity is None else format(quantity, "f"), format(v["revenue"], "f"),
+                "" if cost is None else format(cost, "f"), v["currency"] or "CNY",
+                v["channel"] or "", v["sales_rep"] or "", v["credit_for_order_no"] or "",
+            )
+        )  # fmt: skip
+        return errors
+
+    def _accounts_create(self) -> list[Account]:
+        owner = team = None
+        if self.editable is not None and self.actor is not None:
+            owner, team = self.actor, self.actor.team
+        accounts = [
+            Account(code=code, legal_name=name, owner=owner, team=team)
+            for code, name in self.new_accounts.items()
+        ]
+        Account.objects.bulk_create(accounts, batch_size=2000)
+        created = list(Account.objects.filter(code__in=list(self.new_accounts)))
+        self.audit_created_accounts(created)
+        return created
+
+    def _lines(self, account_ids: dict[str, int], product_ids: dict[str, int]) -> Iterator[tuple]:
+        self.spool.seek(0)
+        for line in csv.reader(self.spool):
+            code, order_no, line_no, day, product, qty, revenue, cost, cur, channel, rep, credit = (
+                line
+            )
+            yield (
+                account_ids[code], order_no, int(line_no), day, product_ids.get(product), qty,
+                revenue, cost or None, cur, channel, rep, credit,
+            )  # fmt: skip
+
+    def write(self) -> None:
+        created_accounts = self._accounts_create() if self.new_accounts else []
+        self.report.accounts_created = len(created_accounts)
+        account_ids = dict(self.accounts)
+        for account in created_accounts:
+            account_ids[account.code] = account.pk
+            self.touched.add(account.pk)
+        product_ids, self.report.products_created = products_upsert(self.products)
+        result = rollups.order_lines_upsert(self._lines(account_ids, product_ids))
+        if self.editable is not None and result.moved_from - self.editable:
+            raise PermissionDenied(
+                "Some lines of this file belong to orders of accounts outside your portfolio."
+            )
+        self.report.created, self.report.updated = result.created, result.updated
+        self.report.unchanged = result.unchanged
+        rollups.account_days_refresh(self.touched | result.moved_from)
+
+    def close(self) -> None:
+        self.spool.close()
+
+
+def products_upsert(products: dict[str, tuple[str, str]]) -> tuple[dict[str, int], int]:
+    """Create missing products and update the names and categories the file gives.
+
+    Returns (code -> id, number created).
+    """
+    codes = list(products)
+    existing: dict[str, Product] = {}
+    for start in range(0, len(codes), 2000):
+        for product in Product.objects.filter(code__in=codes[start : start + 2000]):
+            existing[product.code] = product
+    new, changed = [], []
+    for code, (name, category) in products.items():
+        product = existing.get(code)
+        if product is None:
+            new.append(Product(code=code, name=name, category=category))
+        elif (name and name != product.name) or (category and category != product.category):
+            product.name, product.category = name or product.name, category or product.category
+            changed.append(product)
+    Product.objects.bulk_create(new, batch_size=2000)
+    Product.objects.bulk_update(changed, ["name", "category"], batch_size=2000)
+    ids = {p.code: p.pk for p in existing.values()}
+    for start in range(0, len(new), 2000):
+        chunk = [p.code for p in new[start : start + 2000]]
+        ids.update(Product.objects.filter(code__in=chunk).values_list("code", "id"))
+    return ids, len(new)
+
+
+# ---------------------------------------------------------------- accounts and contacts
+
+
+def _blank(model_field: models.Field) -> Any:
+    """What a blank cell means for a model field: NULL, its default, or ''."""
+    if model_field.null:
+        return None
+    if model_field.has_default():
+        return model_field.get_default()
+    return ""
+
+
+def _model_errors(row: Row, error: ValidationError, columns: dict[str, str]) -> list[RowError]:
+    found = []
+    for name, messages in error.message_dict.items():
+        column = columns.get(name, name)
+        found.extend(_error(row, column, message) for message in messages)
+    return found
+
+
+@dataclass
+class _Pending:
+    """A checked row waiting to be written."""
+
+    number: int
+    key: Any
+    values: dict[str, Any]
+    refs: dict[str, Any] = field(default_factory=dict)
+
+
+class _AccountImport(_Import):
+    kind = "accounts"
+    fk_columns = ("parent_code", "owner", "team")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.existing: dict[str, int] = dict(Account.objects.values_list("code", "id"))
+        self.users = {u.username: u for u in User.objects.filter(is_active=True)}
+        self.teams = {t.name: t for t in Team.objects.all()}
+        self.led_teams = _led_team_ids(self.actor)
+        self.pending: dict[str, _Pending] = {}
+        self.credit_codes: dict[str, int] = {}
+        self.fields = {f.name: f for f in Account._meta.get_fields() if hasattr(f, "attname")}
+        self.columns = [c.name for c in COLUMNS["accounts"] if not c.read_only]
+
+    def check(self, row: Row, v: dict[str, Any]) -> list[RowError]:
+        present = [name for name in self.columns if name in row.columns]
+        code = v["code"]
+        values = {
+            name: _blank(self.fields[name]) if v[name] is None else v[name]
+            for name in present
+            if name not in self.fk_columns
+        }
+        if values.get("credit_code"):
+            values["credit_code"] = values["credit_code"].upper()
+        errors = []
+        account_id = self.existing.get(code)
+        if code in self.pending:
+            errors.append(_error(row, "code", f"duplicate account {code!r}: already on row "
+                                 f"{self.pending[code].number}"))  # fmt: skip
+        if account_id is not None and self.editable is not None and account_id not in self.editable:
+            errors.append(_error(row, "code", f"account {code!r} is not in your portfolio"))
+        refs: dict[str, Any] = {}
+        if "owner" in present:
+            username = v["owner"]
+            refs["owner"] = self.users.get(username) if username else None
+            if username and refs["owner"] is None:
+                errors.append(_error(row, "owner", f"no active user {username!r}"))
+        if "team" in present:
+            refs["team"] = self.teams.get(v["team"]) if v["team"] else None
+            if v["team"] and refs["team"] is None:
+                errors.append(_error(row, "team", f"no team {v['team']!r}"))
+        if "parent_code" in present:
+            refs["parent_code"] = v["parent_code"] or ""
+            if refs["parent_code"] == code:
+                errors.append(_error(row, "parent_code", "an account cannot be its own parent"))
+        if self.editable is not None and ("owner" in refs or account_id is None):
+            owner = refs.get("owner") or self.actor
+            team = refs.get("team") or (owner.team if owner else None)
+            if owner != self.actor and (team is None or team.pk not in self.led_teams):
+                errors.append(_error(row, "owner", "you may only import into your own portfolio"))
+        credit = values.get("credit_code")
+        if credit and credit in self.credit_codes:
+            errors.append(_error(row, "credit_code", "the same credit code is already on row "
+                                 f"{self.credit_codes[credit]}"))  # fmt: skip
+        candidate = Account(**values)
+        try:
+            candidate.full_clean(
+                exclude=[n for n in self.fields if n not in values],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as error:
+            errors.extend(_model_errors(row, error, dict(row.columns)))
+        if not errors:
+            self.pending[code] = _Pending(row.number, code, values, refs)
+            if credit:
+                self.credit_codes[credit] = row.number
+        return errors
+
+    def finish(self) -> None:
+        codes = set(self.existing) | set(self.pending)
+        credit_owners = {}
+        wanted = list(self.credit_codes)
+        for start in range(0, len(wanted), 500):
+            credit_owners.update(
+                Account.objects.filter(credit_code__in=wanted[start : start + 500]).values_list(
+                    "credit_code", "code"
+                )
+            )
+        for code, item in list(self.pending.items()):
+            problems = []
+            parent = item.refs.get("parent_code")
+            if parent and parent not in codes:
+                problems.append(("parent_code", f"unknown parent account {parent!r}"))
+            credit = item.values.get("credit_code")
+            if credit and credit_owners.get(credit, code) != code:
+                problems.append(
+                    ("credit_code", f"credit code already used by account {credit_owners[credit]}")
+                )
+            if problems:
+                self.report.valid -= 1
+                self.report.add(
+                    [RowError(item.number, self.headers.get(c, c), r) for c, r in problems]
+                )
+                del self.pending[code]
+
+    def write(self) -> None:
+        codes = list(self.pending)
+        accounts: dict[str, Account] = {}
+        for start in range(0, len(codes), 500):
+            for account in Account.objects.filter(code__in=codes[start : start + 500]):
+                accounts[account.code] = account
+        new: list[Account] = []
+        changes: dict[str, dict[str, list[Any]]] = {}
+        now = timezone.now()
+        for code, item in self.pending.items():
+            account = accounts.get(code)
+            is_new = account is None
+            if account is None:
+                account = accounts[code] = Account(code=code)
+                new.append(account)
+                if self.editable is not None and self.actor is not None:
+                    account.owner, account.team_id = self.actor, self.actor.team_id
+            diff: dict[str, list[Any]] = {}
+            for name, value in item.values.items():
+                old = getattr(account, name)
+                if is_new or old != value:
+                    diff[name] = [None if is_new else _plain(old), _plain(value)]
+                    setattr(account, name, value)
+            for name in ("owner", "team"):
+                if name in item.refs:
+                    ref = item.refs[name]
+                    old_id, new_id = getattr(account, f"{name}_id"), ref.pk if ref else None
+                    if old_id != new_id:
+                        diff[name] = [old_id, new_id]
+                        setattr(account, f"{name}_id", new_id)
+            if account.owner_id and not account.team_id and item.refs.get("owner"):
+                account.team_id = item.refs["owner"].team_id  # as account_create does
+            account.updated_at = now
+            if diff:
+                changes[code] = diff
+        Account.objects.bulk_create(new, batch_size=1000)
+        new_codes = {account.code for account in new}
+        updated = [accounts[code] for code in changes if code not in new_codes]
+        if updated:
+            names = {name for a in updated for name in changes[a.code]} | {"updated_at", "team"}
+            Account.objects.bulk_update(updated, sorted(names), batch_size=1000)
+        # Parents last: they may be rows of this very file.
+        parent_codes = {i.refs.get("parent_code") for i in self.pending.values()} - {None, ""}
+        ids = {code: account.pk for code, account in accounts.items()}
+        ids.update(Account.objects.filter(code__in=parent_codes).values_list("code", "id"))
+        reparented = []
+        for code, item in self.pending.items():
+            if "parent_code" not in item.refs:
+                continue
+            account = accounts[code]
+            parent_id = ids[item.refs["parent_code"]] if item.refs["parent_code"] else None
+            if account.parent_id != parent_id:
+                changes.setdefault(code, {})["parent"] = [account.parent_id, parent_id]
+                account.parent_id = parent_id
+                reparented.append(account)
+        Account.objects.bulk_update(reparented, ["parent"], batch_size=1000)
+        self.report.created = len(new)
+        self.report.updated = len(set(changes) - new_codes)
+        self.report.unchanged = len(self.pending) - self.report.created - self.report.updated
+        AuditEntry.objects.bulk_create(
+            [
+                AuditEntry(
+                    actor=self.actor, action=Action.CREATE if code in new_codes else Action.UPDATE,
+                    account_id=ids[code], object_type="customers.account",
+                    object_id=str(ids[code]), object_repr=str(accounts[code])[:200],
+                    changes=diff, message=self.message,
+                )
+                for code, diff in changes.items()
+            ],
+            batch_size=2000,
+        )  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+class _ContactImport(_Import):
+    kind = "contacts"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.accounts: dict[str, int] = dict(Account.objects.values_list("code", "id"))
+        self.pending: dict[tuple[int, str], _Pending] = {}
+        self.fields = {f.name: f for f in Contact._meta.get_fields() if hasattr(f, "attname")}
+        self.columns = [c.name for c in COLUMNS["contacts"]]
+
+    def check(self, row: Row, v: dict[str, Any]) -> list[RowError]:
+        errors = []
+        code, name = v["account_code"], v["name"]
+        account_id = self.accounts.get(code)
+        if account_id is None:
+            errors.append(_error(row, "account_code", f"unknown account {code!r}"))
+        elif self.editable is not None and account_id not in self.editable:
+            errors.append(_error(row, "account_code", f"account {code!r} is not in your portfolio"))
+        key = (account_id, name)
+        if key in self.pending:
+            errors.append(_error(row, "name", f"duplicate contact {name!r} at account {code!r}: "
+                                 f"already on row {self.pending[key].number}"))  # fmt: skip
+        present = [n for n in self.columns if n in row.columns and n not in ("account_code",)]
+        values = {
+            n: _blank(self.fields[n]) if v[n] is None else v[n]
+            for n in present
+            if n != "reports_to"
+        }
+        try:
+            Contact(**values).full_clean(
+                exclude=[n for n in self.fields if n not in values], validate_unique=False
+            )
+        except ValidationError as error:
+            errors.extend(_model_errors(row, error, dict(row.columns)))
+        if not errors:
+            refs = {"reports_to": v["reports_to"] or ""} if "reports_to" in row.columns else {}
+            self.pending[key] = _Pending(row.number, key, values, refs)
+        return errors
+
+    def finish(self) -> None:
+        names = set(self.pending)
+        account_ids = {account_id for account_id, _name in names}
+        names |= set(
+            Contact.objects.filter(account_id__in=account_ids, archived=False).values_list(
+                "account_id", "name"
+            )
+        )
+        for key, item in list(self.pending.items()):
+            boss = item.refs.get("reports_to")
+            if boss and ((key[0], boss) not in names or boss == key[1]):
+                self.report.valid -= 1
+                self.report.add(
+                    [
+                        RowError(
+                            item.number,
+                            self.headers.get("reports_to", "reports_to"),
+                            f"no other contact {boss!r} at this account",
+                        )
+                    ]
+                )
+                del self.pending[key]
+
+    def write(self) -> None:
+        account_ids = {account_id for account_id, _name in self.pending}
+        existing: dict[tuple[int, str], Contact] = {}
+        for contact in Contact.objects.filter(account_id__in=account_ids, archived=False).order_by(
+            "-pk"
+        ):
+            existing[(contact.account_id, contact.name)] = contact  # the oldest wins
+        new, updated, changes = [], [], {}
+        for key, item in self.pending.items():
+            contact = existing.get(key)
+            is_new = contact is None
+            if contact is None:
+                contact = Contact(account_id=key[0], name=key[1])
+                existing[key] = contact
+            diff = {}
+            for name, value in item.values.items():
+                old = getattr(contact, name)
+                if is_new or old != value:
+                    diff[name] = [None if is_new else _plain(old), _plain(value)]
+                    setattr(contact, name, value)
+            if is_new:
+                new.append(contact)
+            elif diff:
+                updated.append(contact)
+            if diff:
+                changes[key] = diff
+        Contact.objects.bulk_create(new, batch_size=1000)
+        if not all(c.pk for c in new):  # backends without RETURNING: fetch the new ids
+            for contact in Contact.objects.filter(account_id__in=account_ids, archived=False):
+                existing[(contact.account_id, contact.name)].pk = contact.pk
+        fields = sorted({n for key in changes for n in changes[key]} | {"updated_at"})
+        now = timezone.now()
+        for contact in updated:
+            contact.updated_at = now
+        Contact.objects.bulk_update(updated, fields, batch_size=1000)
+        bosses = []
+        for key, item in self.pending.items():
+            if "reports_to" not in item.refs:
+                continue
+            contact = existing[key]
+            boss = existing.get((key[0], item.refs["reports_to"]))
+            boss_id = boss.pk if boss and item.refs["reports_to"] else None
+            if contact.reports_to_id != boss_id:
+                contact.reports_to_id = boss_id
+                bosses.append(contact)
+                changes.setdefault(key, {})["reports_to"] = [None, item.refs["reports_to"]]
+                if contact not in new and contact not in updated:
+                    updated.append(contact)
+        Contact.objects.bulk_update(bosses, ["reports_to"], batch_size=1000)
+        self.report.created, self.report.updated = len(new), len(updated)
+        self.report.unchanged = len(self.pending) - len(new) - len(updated)
+        AuditEntry.objects.bulk_create(
+            [
+                AuditEntry(
+                    actor=self.actor, action=Action.CREATE if existing[k] in new else Action.UPDATE,
+                    account_id=k[0], object_type="customers.contact",
+                    object_id=str(existing[k].pk), object_repr=str(existing[k])[:200],
+                    changes=diff, message=self.message,
+                )
+                for k, diff in changes.items()
+            ],
+            batch_size=2000,
+        )  # fmt: skip
+
+
+IMPORTERS: dict[str, type[_Import]] = {
+    "accounts": _AccountImport,
+    "contacts": _ContactImport,
+    "orders": _OrderImport,
+}
+
+
+def import_file(
+    *,
+    kind: str,
+    path: str | Path,
+    actor: User | None = None,
+    file_name: str = "",
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    create_accounts: bool = False,
+    progress: Progress | None = None,
+    on_write: Callable[[], None] | None = None,
+) -> ImportReport:
+    """Check a whole file, then (unless dry run or rejected) write it in one transaction.
+
+    `actor` None is the system (all accounts); a user may only touch what they
+    may edit. `progress(rows_read)` is called every few thousand rows, `on_write()`
+    once before writing starts. Raises PermissionDenied for users who may not import.
+    """
+    path = Path(path)
+    report = ImportReport(kind=kind, file_name=file_name or path.name, dry_run=dry_run)
+    specs = import_specs(kind)
+    importer = IMPORTERS[kind](actor=actor, report=report, create_accounts=create_accounts)
+    try:
+        try:
+            with open_table(path, specs) as table:
+                importer.headers = dict(table.columns)
+                for row in table:
+                    report.rows += 1
+                    values, errors = parse_row(row, specs)
+                    errors = errors or importer.check(row, values)
+                    if errors:
+                        report.add(errors)
+                    else:
+                        report.valid += 1
+                    if progress is not None and report.rows % PROGRESS_EVERY == 0:
+                        progress(report.rows)
+        except TableError as error:
+            report.file_error = f"{report.file_name}: {error}"
+            return report
+        if report.rows == 0:
+            report.file_error = f"{report.file_name}: the file has a header row but no data rows"
+            return report
+        importer.finish()
+        if progress is not None:
+            progress(report.rows)
+        if dry_run or report.valid == 0 or (report.error_count and not skip_invalid):
+            return report
+        if on_write is not None:
+            on_write()
+        with transaction.atomic():
+            importer.write()
+        report.written = True
+        return report
+    finally:
+        importer.close()

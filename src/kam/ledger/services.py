@@ -1,0 +1,120 @@
+"""Writes of the ledger: imports (recorded as ImportRun) and their execution."""
+
+import logging
+import time
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from kam.ledger.importing import ImportReport, estimate_rows, import_file
+from kam.ledger.models import ImportKind, ImportRun, ImportStatus
+from kam.users import roles
+from kam.users.models import User
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def import_run_create(
+    *,
+    user: User | None,
+    kind: str,
+    file_name: str,
+    stored_path: str = "",
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    create_accounts: bool = False,
+) -> ImportRun:
+    """Record an import to run (now from the CLI, or by the task worker for an upload)."""
+    if kind not in ImportKind.values:
+        raise ValueError(f"unknown import kind {kind!r}")
+    if user is not None and not roles.may_edit_customers(user):
+        raise PermissionDenied("You may not import customer data.")
+    return ImportRun.objects.create(
+        user=user,
+        kind=kind,
+        file_name=file_name[:255],
+        stored_path=stored_path,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        create_accounts=create_accounts,
+    )
+
+
+def _run_update(run: ImportRun, **fields: object) -> None:
+    # A plain UPDATE outside the import's transaction, so the web page sees progress.
+    ImportRun.objects.filter(pk=run.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
+
+
+def import_run_execute(*, run: ImportRun, path: str | Path, progress_callback=None) -> ImportReport:
+    """Run a recorded import on `path` and store its report on the run.
+
+    Not atomic itself: the import writes in its own transaction after checking
+    every row, and the run's progress must be visible while it works.
+    """
+    path = Path(path)
+    _run_update(run, status=ImportStatus.VALIDATING, rows_total=estimate_rows(path))
+    last = [0.0]
+
+    def progress(rows: int) -> None:
+        if progress_callback is not None:
+            progress_callback(rows)
+        now = time.monotonic()
+        if now - last[0] > 0.5:
+            last[0] = now
+            _run_update(run, rows_done=rows)
+
+    try:
+        report = import_file(
+            kind=run.kind,
+            path=path,
+            actor=run.user,
+            file_name=run.file_name,
+            dry_run=run.dry_run,
+            skip_invalid=run.skip_invalid,
+            create_accounts=run.create_accounts,
+            progress=progress,
+            on_write=lambda: _run_update(run, status=ImportStatus.WRITING),
+        )
+    except PermissionDenied as error:
+        _run_update(run, status=ImportStatus.FAILED, message=str(error), finished_at=timezone.now())
+        raise
+    except Exception as error:
+        logger.exception("import %s failed", run.pk)
+        _run_update(
+            run,
+            status=ImportStatus.FAILED,
+            message=f"{type(error).__name__}: {error}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    import_run_record(run=run, report=report)
+    return report
+
+
+def import_run_record(*, run: ImportRun, report: ImportReport) -> None:
+    """Store a finished import's counts and (the first ERRORS_KEPT) errors on its run."""
+    if report.written or (report.dry_run and not report.file_error):
+        status = ImportStatus.DONE
+    else:
+        status = ImportStatus.REJECTED
+    _run_update(
+        run,
+        status=status,
+        rows_done=report.rows,
+        rows_total=report.rows,
+        rows_valid=report.valid,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        skipped=report.bad_rows,
+        accounts_created=report.accounts_created,
+        error_count=report.error_count,
+        errors=[[e.row, e.column, e.reason] for e in report.errors[: ImportRun.ERRORS_KEPT]],
+        message=report.file_error,
+        finished_at=timezone.now(),
+    )
