@@ -26,7 +26,8 @@ the plain historical figures instead (RFM scores and last-12-month revenue from
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Literal
 
 import numpy as np
@@ -99,7 +100,7 @@ class GammaGammaFit:
 def summary_from_transactions(
     customer_idx: ArrayLike,
     dates: ArrayLike,
-    observation_end: object,
+    observation_end: str | date | np.datetime64,
     amounts: ArrayLike | None = None,
     *,
     unit: Literal["D", "W"] = "D",
@@ -125,7 +126,7 @@ def summary_from_transactions(
         raise ModelInputError("customer_idx must hold integers (map ids to 0..n-1 first).")
     try:
         days = np.asarray(dates, dtype="datetime64[D]").astype(np.int64)
-        end_day = int(np.datetime64(observation_end, "D").astype(np.int64))
+        end_day = int(np.asarray(observation_end, dtype="datetime64[D]").astype(np.int64))
     except (TypeError, ValueError) as error:
         raise ModelInputError(f"dates and observation_end must be dates: {error}") from error
     if days.shape != customers.shape:
@@ -233,15 +234,31 @@ def _check_weights(weights: ArrayLike | None, size: int) -> FloatArray:
     return w
 
 
-def _collapse(columns: list[FloatArray], weights: FloatArray) -> tuple[list[FloatArray], FloatArray]:
-    """Merge identical rows, summing their weights (the likelihood only needs counts)."""
-    order = np.lexsort(columns[::-1])
-    sorted_columns = [column[order] for column in columns]
-    new_row = np.ones(order.size, dtype=bool)
-    for column in sorted_columns:
+def collapse_customers(
+    frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Merge customers with identical (frequency, recency, T), returning their counts.
+
+    The likelihood only needs how many customers share a pattern, so the result
+    (frequency, recency, T, weights) fits like the full arrays; worth it for
+    weekly or monthly data, where patterns repeat a lot.
+    """
+    x, t_x, age = _check_frequency_recency_t(frequency, recency, T)
+    w = _check_weights(weights, x.size)
+    order = np.lexsort((age, t_x, x))
+    columns = [x[order], t_x[order], age[order]]
+    new_row = np.zeros(order.size, dtype=bool)
+    new_row[0] = True
+    for column in columns:
         new_row[1:] |= column[1:] != column[:-1]
     starts = np.flatnonzero(new_row)
-    return [column[starts] for column in sorted_columns], np.add.reduceat(weights[order], starts)
+    x, t_x, age = (column[starts] for column in columns)
+    return x, t_x, age, np.add.reduceat(w[order], starts)
+
+
+def _dot(left: FloatArray, right: FloatArray) -> float:
+    """Inner product; einsum avoids BLAS threads, which are slower here on busy cores."""
+    return float(np.einsum("i,i->", left, right))
 
 
 def _minimize(
@@ -272,56 +289,119 @@ def _minimize(
 # --------------------------------------------------------------------------
 
 
-def _bgnbd_log_likelihood(
-    params: FloatArray,
-    x_values: FloatArray,
-    x_code: IntArray,
-    t_x: FloatArray,
-    age: FloatArray,
-    weights: FloatArray,
-    with_gradient: bool,
-) -> tuple[float, FloatArray]:
-    """Weighted total log-likelihood (Fader, Hardie & Lee 2005, eq. 6) and its gradient.
+@dataclass(frozen=True)
+class _BgNbdData:
+    """BG/NBD data arranged so that one likelihood evaluation is cheap.
 
-    Terms that depend on x alone are computed once per distinct x (few values).
+    Customers without repeats contribute -r*log(alpha+T) only, so they are
+    reduced to weights per distinct T; repeat customers keep one row each,
+    with times looked up in tables of distinct values (few for day data).
     """
-    r, alpha, a, b = params
-    xu = x_values
-    has_repeat_u = xu > 0
-    b_x_minus_1 = b + np.maximum(xu, 1.0) - 1.0
-    per_x = (
-        special.gammaln(r + xu)
-        - special.gammaln(r)
-        + r * np.log(alpha)
-        + special.gammaln(a + b)
-        + special.gammaln(b + xu)
-        - special.gammaln(b)
-        - special.gammaln(a + b + xu)
-    )
-    x = xu[x_code]
-    has_repeat = has_repeat_u[x_code]
-    log_alpha_t = np.log(alpha + age)
-    log_alpha_tx = np.log(alpha + t_x)
-    a3 = -(r + x) * log_alpha_t
-    a4 = (np.log(a) - np.log(b_x_minus_1))[x_code] - (r + x) * log_alpha_tx
-    mix = np.where(has_repeat, np.logaddexp(a3, a4), a3)
-    total = float(np.dot(weights, per_x[x_code] + mix))
-    if not with_gradient:
-        return total, np.zeros(4)
 
-    w4 = np.where(has_repeat, np.exp(a4 - mix), 0.0)
-    w3 = 1.0 - w4
-    weight_by_x = np.bincount(x_code, weights=weights, minlength=xu.size)
-    psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + xu)
-    d_r = np.dot(weight_by_x, special.digamma(r + xu) - special.digamma(r) + np.log(alpha))
-    d_r -= np.dot(weights, w3 * log_alpha_t + w4 * log_alpha_tx)
-    d_alpha = weights.sum() * r / alpha
-    d_alpha -= np.dot(weights, (r + x) * (w3 / (alpha + age) + w4 / (alpha + t_x)))
-    w4_by_x = np.bincount(x_code, weights=weights * w4, minlength=xu.size)
-    d_a = np.dot(weight_by_x, psi_ab - psi_abx) + w4_by_x.sum() / a
-    d_b = np.dot(weight_by_x, psi_ab + special.digamma(b + xu) - special.digamma(b) - psi_abx)
-    d_b -= np.dot(w4_by_x, 1.0 / b_x_minus_1)
-    return total, np.array([d_r, d_alpha, d_a, d_b])
+    x_values: FloatArray  # distinct frequencies, 0 included
+    weight_by_x: FloatArray
+    zero_age_values: FloatArray  # distinct T of customers without repeats
+    zero_age_weights: FloatArray
+    x: FloatArray  # rows of repeat customers from here on
+    x_code: IntArray
+    time_values: FloatArray  # distinct t_x and T of repeat customers
+    recency_code: IntArray
+    age_code: IntArray
+    weights: FloatArray
+
+    @classmethod
+    def build(cls, x: FloatArray, t_x: FloatArray, age: FloatArray, w: FloatArray) -> _BgNbdData:
+        x_values, x_code = np.unique(x, return_inverse=True)
+        zero = x == 0
+        zero_age_values, zero_age_code = np.unique(age[zero], return_inverse=True)
+        repeat = ~zero
+        time_values, time_code = np.unique(
+            np.concatenate([t_x[repeat], age[repeat]]), return_inverse=True
+        )
+        n_repeat = int(repeat.sum())
+        return cls(
+            x_values=x_values,
+            weight_by_x=np.bincount(x_code, weights=w, minlength=x_values.size),
+            zero_age_values=zero_age_values,
+            zero_age_weights=np.bincount(
+                zero_age_code, weights=w[zero], minlength=zero_age_values.size
+            ),
+            x=x[repeat],
+            x_code=x_code[repeat].astype(np.int64),
+            time_values=time_values,
+            recency_code=time_code[:n_repeat].astype(np.int64),
+            age_code=time_code[n_repeat:].astype(np.int64),
+            weights=w[repeat],
+        )
+
+    def rescaled(self, scale: float) -> _BgNbdData:
+        """The same data with every time multiplied by ``scale``."""
+        return replace(
+            self,
+            zero_age_values=self.zero_age_values * scale,
+            time_values=self.time_values * scale,
+        )
+
+    def log_likelihood(self, params: FloatArray, with_gradient: bool) -> tuple[float, FloatArray]:
+        """Weighted total log-likelihood (Fader, Hardie & Lee 2005, eq. 6) and gradient.
+
+        Per customer: A1 + A2 + log(exp(A3) + [x>0] exp(A4)) with
+        A3 = -(r+x) log(alpha+T), A4 = log(a/(b+x-1)) - (r+x) log(alpha+t_x);
+        terms of x alone are evaluated once per distinct x.
+        """
+        r, alpha, a, b = params
+        xu = self.x_values
+        b_x_minus_1 = b + np.maximum(xu, 1.0) - 1.0
+        per_x = (
+            special.gammaln(r + xu)
+            - special.gammaln(r)
+            + r * np.log(alpha)
+            + special.gammaln(a + b)
+            + special.gammaln(b + xu)
+            - special.gammaln(b)
+            - special.gammaln(a + b + xu)
+        )
+        log_zero_age = np.log(alpha + self.zero_age_values)
+        log_time = np.log(alpha + self.time_values)
+        log_age = log_time[self.age_code]
+        log_gap = log_time[self.recency_code] - log_age
+        k = r + self.x
+        # d = A4 - A3, so log(exp(A3) + exp(A4)) = A3 + log(1 + exp(d)).
+        d = (np.log(a) - np.log(b_x_minus_1))[self.x_code] - k * log_gap
+        w = self.weights
+        # Stable softplus log(1 + exp(d)); np.logaddexp is several times slower.
+        small = np.exp(-np.abs(d))
+        softplus = np.maximum(d, 0.0) + np.log1p(small)
+        wk = w * k
+        total = (
+            _dot(self.weight_by_x, per_x)
+            - r * _dot(self.zero_age_weights, log_zero_age)
+            + _dot(w, softplus)
+            - _dot(wk, log_age)
+        )
+        if not with_gradient:
+            return total, np.zeros(4)
+
+        # Weight times the posterior share of the A4 branch, expit(d), reusing exp(-|d|).
+        w4 = np.where(d >= 0, 1.0, small) / (1.0 + small) * w
+        inverse_time = 1.0 / (alpha + self.time_values)
+        inverse_age = inverse_time[self.age_code]
+        inverse_gap = inverse_time[self.recency_code] - inverse_age
+        psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + xu)
+        n_total = float(self.weight_by_x.sum())
+        d_r = _dot(self.weight_by_x, special.digamma(r + xu) - special.digamma(r))
+        d_r += n_total * np.log(alpha) - _dot(self.zero_age_weights, log_zero_age)
+        d_r -= _dot(w, log_age) + _dot(w4, log_gap)
+        d_alpha = n_total * r / alpha
+        d_alpha -= r * _dot(self.zero_age_weights, 1.0 / (alpha + self.zero_age_values))
+        d_alpha -= _dot(wk, inverse_age) + _dot(w4 * k, inverse_gap)
+        w4_by_x = np.bincount(self.x_code, weights=w4, minlength=xu.size)
+        d_a = _dot(self.weight_by_x, psi_ab - psi_abx) + float(w4_by_x.sum()) / a
+        d_b = _dot(
+            self.weight_by_x, psi_ab + special.digamma(b + xu) - special.digamma(b) - psi_abx
+        )
+        d_b -= _dot(w4_by_x, 1.0 / b_x_minus_1)
+        return total, np.array([d_r, d_alpha, d_a, d_b])
 
 
 def fit_bgnbd(
@@ -337,8 +417,8 @@ def fit_bgnbd(
 ) -> BetaGeoFit:
     """Fit BG/NBD (r, alpha, a, b) by maximum likelihood.
 
-    ``weights`` counts customers per row, so identical (x, t_x, T) rows may be
-    pre-collapsed; rows are collapsed here anyway. ``initial_params`` are natural
+    ``weights`` counts customers per row (see :func:`collapse_customers`).
+    ``initial_params`` are natural
     (r, alpha, a, b); the default start is lifetimes' (all 0.1 in log space on
     the rescaled time axis). With ``raise_on_failure=False`` a non-converged fit
     is returned with ``converged=False`` instead of raising ModelFitError.
@@ -352,18 +432,14 @@ def fit_bgnbd(
     if not np.any((x > 0) & (w > 0)):
         # Without a single repeat purchase the likelihood has no finite maximum.
         raise ModelInputError("BG/NBD needs at least one repeat customer (frequency > 0).")
-    (x, t_x, age), w = _collapse([x, t_x, age], w)
-    x_values, x_code = np.unique(x, return_inverse=True)
-    x_code = x_code.astype(np.int64)
     n_customers = float(w.sum())
     scale = 1.0 / age.max()
-    t_x_scaled, age_scaled = t_x * scale, age * scale
+    data = _BgNbdData.build(x, t_x, age, w)
+    scaled_data = data.rescaled(scale)
 
     def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
-        total, gradient = _bgnbd_log_likelihood(
-            params, x_values, x_code, t_x_scaled, age_scaled, w, True
-        )
+        total, gradient = scaled_data.log_likelihood(params, True)
         value = -total / n_customers + penalizer_coef * float(np.sum(params**2))
         return value, -gradient * params / n_customers + 2.0 * penalizer_coef * params**2
 
@@ -378,7 +454,7 @@ def fit_bgnbd(
     r, alpha_scaled, a, b = np.exp(log_params)
     alpha = alpha_scaled / scale
     params = np.array([r, alpha, a, b])
-    log_likelihood, _ = _bgnbd_log_likelihood(params, x_values, x_code, t_x, age, w, False)
+    log_likelihood, _ = data.log_likelihood(params, False)
     if not (np.all(np.isfinite(params)) and np.isfinite(log_likelihood)):
         raise ModelFitError(f"BG/NBD fit gave unusable parameters ({message}).")
     if not converged and raise_on_failure:
@@ -459,31 +535,67 @@ def _check_frequency_monetary(
     return x, m
 
 
-def _gamma_gamma_log_likelihood(
-    params: FloatArray, x: FloatArray, m: FloatArray, weights: FloatArray, with_gradient: bool
-) -> tuple[float, FloatArray]:
-    """Weighted total log-likelihood of mean spends (Fader, Hardie & Lee 2005b)."""
-    p, q, v = params
-    px = p * x
-    log_xm_v = np.log(x * m + v)
-    log_m = np.log(m)
-    ll = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
-        - special.gammaln(q)
-        + q * np.log(v)
-        + (px - 1.0) * log_m
-        + px * np.log(x)
-        - (px + q) * log_xm_v
-    )
-    total = float(np.dot(weights, ll))
-    if not with_gradient:
-        return total, np.zeros(3)
-    psi_pxq = special.digamma(px + q)
-    d_p = np.dot(weights, x * (psi_pxq - special.digamma(px) + log_m + np.log(x) - log_xm_v))
-    d_q = np.dot(weights, psi_pxq - special.digamma(q) + np.log(v) - log_xm_v)
-    d_v = np.dot(weights, q / v - (px + q) / (x * m + v))
-    return total, np.array([d_p, d_q, d_v])
+@dataclass(frozen=True)
+class _GammaGammaData:
+    """Repeat buyers' spend, with every parameter-free sum done once.
+
+    The log-likelihood (Fader, Hardie & Lee 2005b) per customer is
+    gammaln(px+q) - gammaln(px) - gammaln(q) + q log v + (px-1) log m
+    + px log x - (px+q) log(xm+v); only log(xm+v) needs a pass over all rows,
+    the gamma functions are evaluated once per distinct x.
+    """
+
+    x_values: FloatArray
+    weight_by_x: FloatArray
+    spend: FloatArray  # x * m per row
+    weights: FloatArray
+    weighted_x: FloatArray
+    sum_weighted_log_m: float
+    sum_weighted_x_log_m: float
+
+    @classmethod
+    def build(cls, x: FloatArray, m: FloatArray, w: FloatArray) -> _GammaGammaData:
+        x_values, x_code = np.unique(x, return_inverse=True)
+        log_m = np.log(m)
+        return cls(
+            x_values=x_values,
+            weight_by_x=np.bincount(x_code, weights=w, minlength=x_values.size),
+            spend=x * m,
+            weights=w,
+            weighted_x=w * x,
+            sum_weighted_log_m=_dot(w, log_m),
+            sum_weighted_x_log_m=_dot(w * x, log_m),
+        )
+
+    def log_likelihood(self, params: FloatArray, with_gradient: bool) -> tuple[float, FloatArray]:
+        """Weighted total log-likelihood and its gradient in (p, q, v)."""
+        p, q, v = params
+        xu, wx = self.x_values, self.weight_by_x
+        pxu = p * xu
+        n_total = float(wx.sum())
+        log_total = np.log(self.spend + v)
+        sum_w_log_total = _dot(self.weights, log_total)
+        sum_wx_log_total = _dot(self.weighted_x, log_total)
+        total = (
+            _dot(wx, special.gammaln(pxu + q) - special.gammaln(pxu) + pxu * np.log(xu))
+            - n_total * special.gammaln(q)
+            + n_total * q * np.log(v)
+            + p * self.sum_weighted_x_log_m
+            - self.sum_weighted_log_m
+            - p * sum_wx_log_total
+            - q * sum_w_log_total
+        )
+        if not with_gradient:
+            return total, np.zeros(3)
+        psi_pxq = special.digamma(pxu + q)
+        inverse_total = 1.0 / (self.spend + v)
+        d_p = _dot(wx * xu, psi_pxq - special.digamma(pxu) + np.log(xu))
+        d_p += self.sum_weighted_x_log_m - sum_wx_log_total
+        d_q = _dot(wx, psi_pxq) - n_total * special.digamma(q) + n_total * np.log(v)
+        d_q -= sum_w_log_total
+        d_v = n_total * q / v - p * _dot(self.weighted_x, inverse_total)
+        d_v -= q * _dot(self.weights, inverse_total)
+        return total, np.array([d_p, d_q, d_v])
 
 
 def fit_gamma_gamma(
@@ -513,24 +625,26 @@ def fit_gamma_gamma(
         raise ModelInputError(
             "Gamma-Gamma needs at least one repeat buyer (frequency > 0) with positive spend."
         )
-    (x, m), w = _collapse([x[usable], m[usable]], w[usable])
+    x, m, w = x[usable], m[usable], w[usable]
     n_customers = float(w.sum())
     scale = 1.0 / float(np.average(m, weights=w))
-    m_scaled = m * scale
     natural = np.array([1.0, 1.0, 1.0 / scale])
+    scaled_data = _GammaGammaData.build(x, m * scale, w)
 
     def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(log_params)
-        total, gradient = _gamma_gamma_log_likelihood(params, x, m_scaled, w, True)
-        natural_params = params * np.array([1.0, 1.0, 1.0 / scale])
+        total, gradient = scaled_data.log_likelihood(params, True)
+        natural_params = params * natural
         value = -total / n_customers + penalizer_coef * float(np.sum(natural_params**2))
         return value, -gradient * params / n_customers + 2.0 * penalizer_coef * natural_params**2
 
     x0 = np.full(3, 0.1) + np.log(np.array([1.0, 1.0, scale]))
-    bounds = [(None, None), (0.0, None), (None, None)] if q_constraint else None
+    bounds: list[tuple[float | None, float | None]] | None = (
+        [(None, None), (0.0, None), (None, None)] if q_constraint else None
+    )
     log_params, converged, message = _minimize(objective, x0, tol, bounds)
     params = np.exp(log_params) * natural
-    log_likelihood, _ = _gamma_gamma_log_likelihood(params, x, m, w, False)
+    log_likelihood, _ = _GammaGammaData.build(x, m, w).log_likelihood(params, False)
     if not (np.all(np.isfinite(params)) and np.isfinite(log_likelihood)):
         raise ModelFitError(f"Gamma-Gamma fit gave unusable parameters ({message}).")
     if not converged and raise_on_failure:
@@ -644,7 +758,9 @@ def simulate_customers(
     share_of_t = np.zeros(n)
     alive = ~dropped & (possible > 0)
     share_of_t[alive] = rng.random(int(alive.sum())) ** (1.0 / possible[alive])
-    share_of_t[dropped] = rng.beta(last_repeat[dropped], possible[dropped] - last_repeat[dropped] + 1)
+    share_of_t[dropped] = rng.beta(
+        last_repeat[dropped], possible[dropped] - last_repeat[dropped] + 1
+    )
     monetary = np.zeros(n)
     if spend_params is not None:
         p, q, v = spend_params
