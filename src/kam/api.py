@@ -39,9 +39,7 @@ def _field_errors(error: ValidationError) -> dict[str, list[str]]:
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
     errors = _field_errors(error)
-    return api.create_response(
-        request, {"detail": "Invalid input", "errors": errors}, status=422
-    )
+    return api.create_response(request, {"detail": "Invalid input", "errors": errors}, status=422)
 
 
 @api.exception_handler(SchemaValidationError)
@@ -51,9 +49,7 @@ def on_schema_error(request: HttpRequest, error: SchemaValidationError) -> HttpR
         location = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload")]
         field = ".".join(location[1:] if location[:1] in (["query"], ["path"]) else location)
         errors.setdefault(field or "__all__", []).append(item.get("msg", "invalid"))
-    return api.create_response(
-        request, {"detail": "Invalid input", "errors": errors}, status=422
-    )
+    return api.create_response(request, {"detail": "Invalid input", "errors": errors}, status=422)
 
 
 @api.exception_handler(Http404)

@@ -9,7 +9,17 @@ import os
 import sys
 
 # Commands that must not trigger an automatic migrate first.
-NO_AUTO_MIGRATE = {"help", "--help", "-h", "version", "--version", "makemigrations", "migrate", "check", "shell"}
+NO_AUTO_MIGRATE = {
+    "help",
+    "--help",
+    "-h",
+    "version",
+    "--version",
+    "makemigrations",
+    "migrate",
+    "check",
+    "shell",
+}
 
 
 def main(argv: list[str] | None = None) -> None:

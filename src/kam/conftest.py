@@ -44,7 +44,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def user_make(username: str, role: str, team: Team | None = None) -> User:
-    user = User.objects.create_user(username=username, password="pw-" + username, role=role, team=team)
+    user = User.objects.create_user(
+        username=username, password="pw-" + username, role=role, team=team
+    )
     return user
 
 

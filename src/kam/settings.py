@@ -176,7 +176,11 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = env_str("KAM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILERS = {
+    "default": {
+        "BACKEND": env_str("KAM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    }
+}
 DEFAULT_FROM_EMAIL = env_str("KAM_FROM_EMAIL", "kam@localhost")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -26,13 +26,15 @@ def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in fields:
         field = instance._meta.get_field(name)
-        if isinstance(field, models.ForeignKey):
-            values[name] = _plain(getattr(instance, name))
-        elif field.choices:
-            raw = getattr(instance, name)
-            values[name] = raw
-        else:
-            values[name] = _plain(getattr(instance, name))
+        raw = getattr(instance, name)
+        if isinstance(field, models.ForeignKey) or raw is None:
+            values[name] = _plain(raw)
+            continue
+        value = field.to_python(raw)
+        if isinstance(field, models.DecimalField):
+            # Same text before and after a save: 25 and 25.00 are one value.
+            value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+        values[name] = _plain(value)
     return values
 
 

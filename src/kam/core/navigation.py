@@ -15,6 +15,9 @@ def home_summary(user: User) -> dict[str, Any]:
         mine=Count("id", filter=Q(owner=user)),
     )
     tiers = dict(
-        accounts.exclude(tier="").values_list("tier").annotate(n=Count("id")).values_list("tier", "n")
+        accounts.exclude(tier="")
+        .values_list("tier")
+        .annotate(n=Count("id"))
+        .values_list("tier", "n")
     )
     return {"totals": totals, "tiers": tiers}

@@ -28,7 +28,9 @@ def is_due(schedule: int | str, last: dt.datetime | None, now: dt.datetime) -> b
     return local >= today_run and (last is None or timezone.localtime(last) < today_run)
 
 
-def tasks_enqueue_due(last_runs: dict[str, dt.datetime], now: dt.datetime | None = None) -> list[str]:
+def tasks_enqueue_due(
+    last_runs: dict[str, dt.datetime], now: dt.datetime | None = None
+) -> list[str]:
     """Enqueue every periodic task that is due; updates `last_runs` and returns the names."""
     now = now or timezone.now()
     enqueued = []

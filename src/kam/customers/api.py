@@ -5,8 +5,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpRequest
-from ninja import Field, FilterSchema, Query, Router, Schema
+from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import field_validator
 
@@ -171,8 +172,14 @@ def _resolve_account_refs(user: User, payload: dict[str, Any]) -> dict[str, Any]
                 raise ValidationError({"team_id": f"No team with id {value}."})
             data["team"] = team
         else:
-            data[name] = "" if value is None else value
+            data[name] = _blank_if_text(Account, name, value)
     return data
+
+
+def _blank_if_text(model: type, name: str, value: Any) -> Any:
+    """Text fields store "nothing" as an empty string, numbers and dates as NULL."""
+    is_text = isinstance(model._meta.get_field(name), (models.CharField, models.TextField))
+    return "" if value is None and is_text else value
 
 
 @router.get("/accounts", response=list[AccountOut], summary="List accounts")
@@ -187,9 +194,9 @@ def accounts_get(request: HttpRequest, account_id: int) -> Account:
 
 
 @router.post("/accounts", response={201: AccountOut}, summary="Create an account")
-def accounts_create(request: HttpRequest, payload: AccountIn) -> tuple[int, Account]:
+def accounts_create(request: HttpRequest, payload: AccountIn) -> Status:
     data = _resolve_account_refs(request.user, payload.dict())
-    return 201, services.account_create(actor=request.user, data=data)
+    return Status(201, services.account_create(actor=request.user, data=data))
 
 
 @router.patch("/accounts/{account_id}", response=AccountOut, summary="Update an account")
@@ -264,10 +271,8 @@ def _resolve_contact_refs(account: Account, payload: dict[str, Any]) -> dict[str
             if value is not None and boss is None:
                 raise ValidationError({"reports_to_id": f"No contact {value} at this account."})
             data["reports_to"] = boss
-        elif name == "left_on":
-            data[name] = value
         else:
-            data[name] = "" if value is None else value
+            data[name] = _blank_if_text(Contact, name, value)
     return data
 
 
@@ -278,10 +283,10 @@ def contacts_list(request: HttpRequest, account_id: int) -> Any:
 
 
 @router.post("/accounts/{account_id}/contacts", response={201: ContactOut}, summary="Add a contact")
-def contacts_create(request: HttpRequest, account_id: int, payload: ContactIn) -> tuple[int, Contact]:
+def contacts_create(request: HttpRequest, account_id: int, payload: ContactIn) -> Status:
     account = selectors.account_get_for_user(request.user, account_id, for_edit=True)
     data = _resolve_contact_refs(account, payload.dict())
-    return 201, services.contact_create(actor=request.user, account=account, data=data)
+    return Status(201, services.contact_create(actor=request.user, account=account, data=data))
 
 
 @router.get("/contacts/{contact_id}", response=ContactOut, summary="Get a contact")
@@ -332,7 +337,10 @@ class CompetitorPatch(Schema):
 
 
 def _presence_data(payload: dict[str, Any]) -> dict[str, Any]:
-    data = {k: ("" if v is None and k != "share_of_wallet" else v) for k, v in payload.items()}
+    data = {k: v for k, v in payload.items()}
+    for name in ("products", "notes"):
+        if name in data:
+            data[name] = _blank_if_text(CompetitorPresence, name, data[name])
     if "competitor" in data:
         data["competitor"] = services.competitor_get_or_create(name=data["competitor"])
     return data
@@ -351,14 +359,12 @@ def competitors_list(request: HttpRequest, account_id: int) -> Any:
     response={201: CompetitorOut},
     summary="Add a competitor at an account",
 )
-def competitors_create(
-    request: HttpRequest, account_id: int, payload: CompetitorIn
-) -> tuple[int, CompetitorPresence]:
+def competitors_create(request: HttpRequest, account_id: int, payload: CompetitorIn) -> Status:
     account = selectors.account_get_for_user(request.user, account_id, for_edit=True)
     presence = services.competitor_presence_create(
         actor=request.user, account=account, data=_presence_data(payload.dict())
     )
-    return 201, presence
+    return Status(201, presence)
 
 
 @router.get("/competitors/{presence_id}", response=CompetitorOut, summary="Get a competitor entry")
@@ -380,4 +386,3 @@ def competitors_update(
 def competitors_archive(request: HttpRequest, presence_id: int) -> CompetitorPresence:
     presence = selectors.competitor_presence_get_for_user(request.user, presence_id, for_edit=True)
     return services.competitor_presence_archive(actor=request.user, presence=presence)
-

@@ -26,8 +26,7 @@ from kam.customers.models import (
     Region,
     SalesStage,
 )
-from kam.lib.credit_code import check_character
-from kam.lib.credit_code import ALPHABET
+from kam.lib.credit_code import ALPHABET, check_character
 from kam.users.models import Role, Team, User
 
 DEMO_PASSWORD = "kam-demo-2026"
@@ -45,7 +44,7 @@ REGION_WEIGHTS = {
     Region.EAST: 30, Region.SOUTH: 22, Region.NORTH: 18, Region.CENTRAL: 10,
     Region.SOUTHWEST: 9, Region.NORTHEAST: 5, Region.NORTHWEST: 3, Region.OVERSEAS: 3,
 }  # fmt: skip
-CORE_WORDS = "华信 东方 中联 恒通 远航 汇丰 鼎盛 瑞达 金桥 海润 天宇 新纪元 博远 宏图 长城 江南 星河 卓越 同创 安泰 顺达 锦程 凯旋 盛世 联泰 正大 永新 华夏 创远 明珠".split()
+CORE_WORDS = ["华信", "东方", "中联", "恒通", "远航", "汇丰", "鼎盛", "瑞达", "金桥", "海润", "天宇", "新纪元", "博远", "宏图", "长城", "江南", "星河", "卓越", "同创", "安泰", "顺达", "锦程", "凯旋", "盛世", "联泰", "正大", "永新", "华夏", "创远", "明珠"]
 INDUSTRY_WORDS = {
     Industry.LOGISTICS: ("物流", "Logistics"), Industry.TELECOM: ("通信", "Telecom"),
     Industry.MANUFACTURING: ("重工", "Heavy Industry"), Industry.FINANCE: ("金融服务", "Financial Services"),
@@ -63,10 +62,23 @@ PINYIN = {
     "顺达": "Shunda", "锦程": "Jincheng", "凯旋": "Kaixuan", "盛世": "Shengshi", "联泰": "Liantai",
     "正大": "Zhengda", "永新": "Yongxin", "华夏": "Huaxia", "创远": "Chuangyuan", "明珠": "Mingzhu",
 }  # fmt: skip
-FOREIGN = ["Nordic", "Atlas", "Meridian", "Pacific", "Alpine", "Baltic", "Orion", "Vertex", "Harbor", "Summit"]
+FOREIGN = [
+    "Nordic",
+    "Atlas",
+    "Meridian",
+    "Pacific",
+    "Alpine",
+    "Baltic",
+    "Orion",
+    "Vertex",
+    "Harbor",
+    "Summit",
+]
 FOREIGN_SUFFIX = ["GmbH", "Ltd.", "Inc.", "S.A.", "B.V.", "Pte. Ltd.", "AG"]
-SURNAMES = "王 李 张 刘 陈 杨 黄 赵 吴 周 徐 孙 马 朱 胡 郭 何 高 林 罗".split()
-GIVEN = "伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 秀英 华 平 刚 桂英 建国 志强 晓东".split()
+SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗"]
+GIVEN = (
+    ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "华", "平", "刚", "桂英", "建国", "志强", "晓东"]
+)
 TITLES = [
     ("总经理", "管理层", BuyingRole.DECISION_MAKER), ("副总经理", "管理层", BuyingRole.DECISION_MAKER),
     ("采购总监", "采购部", BuyingRole.DECISION_MAKER), ("首席技术官", "技术部", BuyingRole.TECHNICAL_EVALUATOR),
@@ -74,7 +86,18 @@ TITLES = [
     ("IT经理", "信息部", BuyingRole.TECHNICAL_EVALUATOR), ("运营经理", "运营部", BuyingRole.USER),
     ("项目经理", "项目部", BuyingRole.SPONSOR), ("行政主管", "行政部", BuyingRole.USER),
 ]  # fmt: skip
-COMPETITORS = ["顺丰供应链", "华为企业业务", "中兴通讯", "京东物流", "西门子中国", "施耐德电气", "德邦快递", "中国电信政企", "ABB中国", "菜鸟网络"]
+COMPETITORS = [
+    "顺丰供应链",
+    "华为企业业务",
+    "中兴通讯",
+    "京东物流",
+    "西门子中国",
+    "施耐德电气",
+    "德邦快递",
+    "中国电信政企",
+    "ABB中国",
+    "菜鸟网络",
+]
 
 
 @dataclass(frozen=True)
@@ -85,15 +108,19 @@ class DemoLogin:
 
 
 def random_credit_code(rng: random.Random) -> str:
-    first17 = "91" + "".join(rng.choice("0123456789") for _ in range(6)) + "".join(
-        rng.choice(ALPHABET) for _ in range(9)
+    first17 = (
+        "91"
+        + "".join(rng.choice("0123456789") for _ in range(6))
+        + "".join(rng.choice(ALPHABET) for _ in range(9))
     )
     return first17 + check_character(first17)
 
 
 def demo_users_create() -> tuple[list[DemoLogin], list[User]]:
     """Demo users for every role (idempotent); returns logins and the account managers."""
-    east, south = (Team.objects.get_or_create(name=name)[0] for name in ("华东大客户部", "华南大客户部"))
+    east, south = (
+        Team.objects.get_or_create(name=name)[0] for name in ("华东大客户部", "华南大客户部")
+    )
     spec = [
         ("admin", Role.ADMINISTRATOR, None, "系统管理员 Administrator", True),
         ("director", Role.DIRECTOR, None, "大客户部总监 Director", False),
@@ -156,7 +183,11 @@ def demo_accounts_create(*, count: int, seed: int) -> list[Account]:
             short = f"{word}{INDUSTRY_WORDS[industry][0]}"
             credit = random_credit_code(rng)
         if legal in used_names:
-            legal = f"{legal[:-4]}（{start + i + 1}）{legal[-4:]}" if legal.endswith("有限公司") else f"{legal} #{start + i + 1}"
+            legal = (
+                f"{legal[:-4]}（{start + i + 1}）{legal[-4:]}"
+                if legal.endswith("有限公司")
+                else f"{legal} #{start + i + 1}"
+            )
         used_names.add(legal)
         size = (
             CompanySize.GIANT if weight > 20 else CompanySize.LARGE if weight > 5
@@ -182,7 +213,9 @@ def demo_accounts_create(*, count: int, seed: int) -> list[Account]:
                 sales_stage=SalesStage.CUSTOMER if rng.random() < 0.9 else SalesStage.OPPORTUNITY,
                 owner=owner,
                 team_id=owner.team_id,
-                wallet_size=round(weight * rng.uniform(400_000, 1_500_000), -3) if rng.random() < 0.4 else None,
+                wallet_size=round(weight * rng.uniform(400_000, 1_500_000), -3)
+                if rng.random() < 0.4
+                else None,
             )
         )
         weights.append(weight)
@@ -210,7 +243,7 @@ def _groups_create(rng: random.Random, accounts: list[Account]) -> None:
     """Make the biggest accounts group parents with a few subsidiaries each (two levels)."""
     ranked = sorted(accounts, key=lambda a: -a.demo_weight)  # type: ignore[attr-defined]
     parents = ranked[: max(1, len(accounts) // 25)]
-    pool = [a for a in ranked[len(parents):] if a.region != Region.OVERSEAS]
+    pool = [a for a in ranked[len(parents) :] if a.region != Region.OVERSEAS]
     rng.shuffle(pool)
     changed = []
     for parent in parents:
@@ -236,7 +269,7 @@ def _contacts_create(rng: random.Random, accounts: list[Account]) -> None:
     contacts: list[Contact] = []
     for account in accounts:
         weight = account.demo_weight  # type: ignore[attr-defined]
-        n = min(len(TITLES), 2 + int(weight ** 0.5))
+        n = min(len(TITLES), 2 + int(weight**0.5))
         for title, department, role in TITLES[:n]:
             name = rng.choice(SURNAMES) + rng.choice(GIVEN)
             contacts.append(
@@ -258,7 +291,9 @@ def _contacts_create(rng: random.Random, accounts: list[Account]) -> None:
     updates = []
     for people in by_account.values():
         for index, person in enumerate(people[1:], start=1):
-            person.reports_to = people[0] if index < 3 else people[rng.randint(1, min(index - 1, 2))]
+            person.reports_to = (
+                people[0] if index < 3 else people[rng.randint(1, min(index - 1, 2))]
+            )
             updates.append(person)
     Contact.objects.bulk_update(updates, ["reports_to"], batch_size=5000)
 
@@ -272,7 +307,9 @@ def _competitors_create(rng: random.Random, accounts: list[Account]) -> None:
                 CompetitorPresence(
                     account=account,
                     competitor=competitor,
-                    products=rng.choice(["仓储服务", "专线运输", "企业专线", "工业网关", "配电设备"]),
+                    products=rng.choice(
+                        ["仓储服务", "专线运输", "企业专线", "工业网关", "配电设备"]
+                    ),
                     share_of_wallet=rng.randint(5, 45),
                 )
             )

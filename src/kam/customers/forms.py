@@ -6,10 +6,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kam.customers.models import (
-    AccountKind,
     Account,
-    Contact,
+    AccountKind,
     CompetitorPresence,
+    Contact,
     Industry,
     Region,
     SalesStage,
@@ -34,7 +34,9 @@ class AccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if visible_accounts is not None:
             self.fields["parent"].queryset = visible_accounts
-        self.fields["owner"].queryset = User.objects.filter(role=Role.ACCOUNT_MANAGER, is_active=True)
+        self.fields["owner"].queryset = User.objects.filter(
+            role=Role.ACCOUNT_MANAGER, is_active=True
+        )
 
     def _post_clean(self) -> None:
         # Model validation happens in the service, which also checks cycles and permissions.
@@ -45,7 +47,10 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = list(CONTACT_FIELDS)
-        widgets = {"left_on": forms.DateInput(attrs={"type": "date"}), "notes": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "left_on": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,11 +87,15 @@ def _choices_with_all(choices: Any) -> list[tuple[str, str]]:
 
 class AccountFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    region = forms.ChoiceField(label=_("region"), choices=_choices_with_all(Region.choices), required=False)
+    region = forms.ChoiceField(
+        label=_("region"), choices=_choices_with_all(Region.choices), required=False
+    )
     industry = forms.ChoiceField(
         label=_("industry"), choices=_choices_with_all(Industry.choices), required=False
     )
-    kind = forms.ChoiceField(label=_("kind"), choices=_choices_with_all(AccountKind.choices), required=False)
+    kind = forms.ChoiceField(
+        label=_("kind"), choices=_choices_with_all(AccountKind.choices), required=False
+    )
     sales_stage = forms.ChoiceField(
         label=_("sales stage"), choices=_choices_with_all(SalesStage.choices), required=False
     )

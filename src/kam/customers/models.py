@@ -150,7 +150,9 @@ class Account(models.Model):
     cooperation_depth = models.CharField(
         _("cooperation depth"), max_length=16, choices=CooperationDepth, blank=True
     )
-    project_type = models.CharField(_("project type"), max_length=16, choices=ProjectType, blank=True)
+    project_type = models.CharField(
+        _("project type"), max_length=16, choices=ProjectType, blank=True
+    )
     sales_stage = models.CharField(
         _("sales stage"), max_length=16, choices=SalesStage, default=SalesStage.TO_IDENTIFY
     )

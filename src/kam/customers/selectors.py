@@ -131,7 +131,9 @@ def account_group_tree(account: Account) -> tuple[Account, list[tuple[Account, i
     seen = {top.pk}
     # Breadth-first by level keeps it to one query per depth of the group.
     while level:
-        found = list(Account.objects.filter(parent_id__in=level, archived=False).order_by("legal_name"))
+        found = list(
+            Account.objects.filter(parent_id__in=level, archived=False).order_by("legal_name")
+        )
         level = []
         for child in found:
             if child.pk not in seen:

@@ -46,7 +46,9 @@ def _save_checked(instance: models.Model) -> None:
         with transaction.atomic():
             instance.save()
     except IntegrityError as error:
-        raise ValidationError(_("This record conflicts with an existing one: %s") % error) from error
+        raise ValidationError(
+            _("This record conflicts with an existing one: %s") % error
+        ) from error
 
 
 def _check_parent(account: Account) -> None:
@@ -64,6 +66,11 @@ def _check_parent(account: Account) -> None:
 
 def _normalize_account(account: Account) -> None:
     account.credit_code = (account.credit_code or "").strip().upper()
+    if (
+        account.credit_code
+        and Account.objects.filter(credit_code=account.credit_code).exclude(pk=account.pk).exists()
+    ):
+        raise ValidationError({"credit_code": _("Another account already has this credit code.")})
     if account.owner_id and not account.team_id:
         account.team_id = account.owner.team_id
     _check_parent(account)
@@ -226,9 +233,12 @@ def competitor_presence_create(
     _check_may_edit(actor, account)
     presence = CompetitorPresence(account=account)
     _assign(presence, data, PRESENCE_FIELDS)
-    if presence.competitor_id and CompetitorPresence.objects.filter(
-        account=account, competitor=presence.competitor, archived=False
-    ).exists():
+    if (
+        presence.competitor_id
+        and CompetitorPresence.objects.filter(
+            account=account, competitor=presence.competitor, archived=False
+        ).exists()
+    ):
         raise ValidationError({"competitor": _("This competitor is already listed here.")})
     _save_checked(presence)
     audit_record(

@@ -39,7 +39,9 @@ def account_list(request: HttpRequest) -> HttpResponse:
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get_for_user(request.user, pk)
     context = profile_sections(request.user, account)
-    context["org_chart_json"] = json.dumps(org_chart_data(account, context["contacts"]), ensure_ascii=False)
+    context["org_chart_json"] = json.dumps(
+        org_chart_data(account, context["contacts"]), ensure_ascii=False
+    )
     return render(request, "customers/detail.html", context)
 
 
@@ -117,7 +119,11 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Contact saved."))
             return redirect("customers:detail", pk=contact.account_id)
-    context = {"form": form, "account": contact.account, "title": _("Edit %(name)s") % {"name": contact.name}}
+    context = {
+        "form": form,
+        "account": contact.account,
+        "title": _("Edit %(name)s") % {"name": contact.name},
+    }
     return render(request, "customers/form.html", context)
 
 
@@ -131,7 +137,9 @@ def contact_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _presence_data(form: CompetitorPresenceForm) -> dict:
     data = {k: v for k, v in form.cleaned_data.items() if k != "competitor_name"}
-    data["competitor"] = services.competitor_get_or_create(name=form.cleaned_data["competitor_name"])
+    data["competitor"] = services.competitor_get_or_create(
+        name=form.cleaned_data["competitor_name"]
+    )
     return data
 
 

@@ -11,7 +11,9 @@ class CreditCodeError(ValueError):
 
 def check_character(first17: str) -> str:
     """The 18th character for the first 17 characters of a code."""
-    total = sum(ALPHABET.index(char) * weight for char, weight in zip(first17, WEIGHTS, strict=True))
+    total = sum(
+        ALPHABET.index(char) * weight for char, weight in zip(first17, WEIGHTS, strict=True)
+    )
     return ALPHABET[(31 - total % 31) % 31]
 
 

@@ -6,7 +6,10 @@ from kam.users.models import ApiToken, Team, User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("KAM", {"fields": ("role", "team", "display_name", "language")}))
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("KAM", {"fields": ("role", "team", "display_name", "language")}),
+    )
     list_display = ("username", "display_name", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
 

@@ -10,7 +10,9 @@ from kam.users.models import ApiToken, User, hash_token
 def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token and return it with its secret, which is shown only this once."""
     raw = ApiToken.generate()
-    token = ApiToken.objects.create(user=user, name=name[:100], prefix=raw[4:12], digest=hash_token(raw))
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=raw[4:12], digest=hash_token(raw)
+    )
     return token, raw
 
 

@@ -14,9 +14,15 @@ class Command(BaseCommand):
     help = "Create demo users, accounts, contacts, competitors and each app's demo history."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--accounts", type=int, default=300, help="number of accounts (default 300)")
-        parser.add_argument("--seed", type=int, default=2026, help="random seed (same seed, same data)")
-        parser.add_argument("--if-empty", action="store_true", help="do nothing when accounts exist")
+        parser.add_argument(
+            "--accounts", type=int, default=300, help="number of accounts (default 300)"
+        )
+        parser.add_argument(
+            "--seed", type=int, default=2026, help="random seed (same seed, same data)"
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when accounts exist"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from kam.customers.models import Account
@@ -33,7 +39,9 @@ class Command(BaseCommand):
         # Other apps (ledger history, tiers, tickets …) add theirs: AppConfig.demo_builders.
         for config in apps.get_app_configs():
             for dotted in getattr(config, "demo_builders", ()):
-                summary = import_string(dotted)(accounts=accounts, seed=options["seed"], stdout=self.stdout)
+                summary = import_string(dotted)(
+                    accounts=accounts, seed=options["seed"], stdout=self.stdout
+                )
                 if summary:
                     self.stdout.write(str(summary))
         self.stdout.write(f"Demo data ready in {time.monotonic() - started:.1f} s.")

@@ -17,7 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2)
-        parser.add_argument("--demo", action="store_true", help="load demo data if the database is empty")
+        parser.add_argument(
+            "--demo", action="store_true", help="load demo data if the database is empty"
+        )
         parser.add_argument("--no-worker", action="store_true", help="do not start the task worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
