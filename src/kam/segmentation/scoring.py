@@ -1,0 +1,418 @@
+"""The scoring computation on arrays: Pareto, ABC, RFM, CLV, scores, return rate, tiers.
+
+No ORM here: :mod:`kam.segmentation.figures` feeds it, the services store its result.
+Documented fallbacks (never NaN on screen, never a crash):
+
+- No cost data at all: accounts are ranked by revenue (``value_basis = "revenue"``).
+  With some cost data, an account's margin is revenue minus its cost scaled up to
+  all its lines (cost × lines / lines with cost); an account without any cost keeps
+  revenue as its Pareto value (counted in ``accounts_without_cost``).
+- Zero or negative totals rank last and count as 0 in every share (class C).
+- One order only: frequency 0; P(alive) is 1 by the model's convention and the
+  expected spend is the population mean.
+- CLV model that fails to converge: refit with penalisers 0.001 then 0.01; if that
+  fails too, CLV, P(alive) and expected figures stay empty for the run, the value
+  score uses the remaining components, and the run message says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from kam.lib import clv as clv_model
+from kam.lib import pareto
+from kam.segmentation import rules
+from kam.segmentation.figures import AccountFigures, day_number
+
+Period = Literal["day", "week"]
+UNIT_DAYS = {"day": 1.0, "week": 7.0}
+PENALIZERS = (0.0, 0.001, 0.01)
+
+
+@dataclass
+class ClvSummary:
+    """BG/NBD inputs per purchasing account (``index`` points into the figures arrays)."""
+
+    index: np.ndarray
+    frequency: np.ndarray
+    recency: np.ndarray
+    T: np.ndarray
+    monetary: np.ndarray
+
+
+@dataclass
+class ClvResult:
+    transactions: clv_model.BetaGeoFit | None
+    spend: clv_model.GammaGammaFit | None
+    summary: ClvSummary
+    p_alive: np.ndarray
+    expected_purchases: np.ndarray
+    expected_order_value: np.ndarray
+    clv: np.ndarray
+    messages: list[str] = field(default_factory=list)
+
+
+def clv_summary(figures: AccountFigures, period: Period) -> ClvSummary:
+    """Frequency (repeat purchase days), recency and T from the first purchase, in the unit."""
+    purchase_days = figures["purchase_days"]
+    index = np.flatnonzero(purchase_days > 0)
+    unit = UNIT_DAYS[period]
+    first = figures["first_purchase"][index]
+    last = figures["last_purchase"][index]
+    frequency = purchase_days[index] - 1.0
+    repeat_revenue = figures["purchase_revenue"][index] - figures["first_purchase_revenue"][index]
+    monetary = np.divide(
+        repeat_revenue, frequency, out=np.zeros_like(repeat_revenue), where=frequency > 0
+    )
+    return ClvSummary(
+        index=index,
+        frequency=frequency,
+        recency=(last - first) / unit,
+        T=(day_number(figures.as_of) - first) / unit,
+        monetary=np.maximum(monetary, 0.0),
+    )
+
+
+def fit_models(
+    summary: ClvSummary,
+) -> tuple[clv_model.BetaGeoFit | None, clv_model.GammaGammaFit | None, list[str]]:
+    """Fit BG/NBD and Gamma-Gamma with the penaliser fallback; None where impossible."""
+    messages: list[str] = []
+    transactions = spend = None
+    if summary.index.size == 0:
+        return None, None, ["No purchases up to the date: no CLV model."]
+    for penalizer in PENALIZERS:
+        try:
+            transactions = clv_model.fit_bgnbd(
+                summary.frequency, summary.recency, summary.T, penalizer_coef=penalizer
+            )
+            if penalizer:
+                messages.append(f"BG/NBD converged only with penaliser {penalizer}.")
+            break
+        except clv_model.ModelInputError as error:
+            messages.append(f"BG/NBD not fitted: {error}")
+            break
+        except clv_model.ModelFitError as error:
+            last_error = error
+    else:
+        messages.append(f"BG/NBD did not converge ({last_error}); CLV left empty.")
+    for penalizer in PENALIZERS:
+        try:
+            spend = clv_model.fit_gamma_gamma(
+                summary.frequency, summary.monetary, penalizer_coef=penalizer
+            )
+            if spend.q <= 1.0:
+                spend = clv_model.fit_gamma_gamma(
+                    summary.frequency, summary.monetary, penalizer_coef=penalizer, q_constraint=True
+                )
+            if penalizer:
+                messages.append(f"Gamma-Gamma converged only with penaliser {penalizer}.")
+            break
+        except clv_model.ModelInputError as error:
+            messages.append(f"Gamma-Gamma not fitted: {error}")
+            break
+        except clv_model.ModelFitError as error:
+            last_error = error
+    else:
+        messages.append(f"Gamma-Gamma did not converge ({last_error}); CLV left empty.")
+    if spend is not None and spend.q <= 1.0:
+        messages.append("Gamma-Gamma q <= 1 even with the constraint; CLV left empty.")
+        spend = None
+    return transactions, spend, messages
+
+
+def clv_compute(
+    figures: AccountFigures,
+    *,
+    period: Period,
+    horizon_periods: float,
+    months: int,
+    annual_discount_rate: float,
+) -> ClvResult:
+    """Fit both models on the figures and predict per purchasing account.
+
+    ``horizon_periods`` is the N of "expected purchases in the next N periods";
+    CLV sums ``months`` months discounted monthly at the annual rate.
+    """
+    summary = clv_summary(figures, period)
+    transactions, spend, messages = fit_models(summary)
+    n = summary.index.size
+    empty = np.full(n, np.nan)
+    p_alive, expected, order_value, value = empty, empty.copy(), empty.copy(), empty.copy()
+    args = (summary.frequency, summary.recency, summary.T)
+    if transactions is not None:
+        p_alive = clv_model.conditional_probability_alive(transactions, *args)
+        expected = clv_model.conditional_expected_number_of_purchases_up_to_time(
+            transactions, horizon_periods, *args
+        )
+    if spend is not None:
+        order_value = clv_model.conditional_expected_average_profit(
+            spend, summary.frequency, summary.monetary
+        )
+    if transactions is not None and spend is not None:
+        monthly = (1.0 + annual_discount_rate) ** (1.0 / 12.0) - 1.0
+        value = clv_model.customer_lifetime_value(
+            transactions,
+            spend,
+            *args,
+            summary.monetary,
+            months=months,
+            discount_rate=monthly,
+            unit="W" if period == "week" else "D",
+        )
+    return ClvResult(transactions, spend, summary, p_alive, expected, order_value, value, messages)
+
+
+def percentile_scores(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """0-100 mid-rank percentile among ``mask`` rows with a finite value; NaN elsewhere."""
+    result = np.full(values.size, np.nan)
+    usable = mask & np.isfinite(values)
+    if not usable.any():
+        return result
+    ordered = np.sort(values[usable])
+    below = np.searchsorted(ordered, values[usable], side="left")
+    equal = np.searchsorted(ordered, values[usable], side="right") - below
+    result[usable] = 100.0 * (below + 0.5 * equal) / ordered.size
+    return result
+
+
+def weighted_score(components: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """Weighted mean of the 0-100 components present per account (weights renormalised)."""
+    size = next(iter(components.values())).size
+    total = np.zeros(size)
+    weight_sum = np.zeros(size)
+    for name, weight in weights.items():
+        if weight <= 0 or name not in components:
+            continue
+        values = components[name]
+        present = np.isfinite(values)
+        total[present] += weight * values[present]
+        weight_sum[present] += weight
+    return np.divide(total, weight_sum, out=np.full(size, np.nan), where=weight_sum > 0)
+
+
+@dataclass
+class ScoreResult:
+    """Everything stored per account, plus the run summary."""
+
+    columns: dict[str, np.ndarray]
+    reasons: list[str]
+    summary: dict[str, Any]
+    clv: ClvResult | None
+
+
+def scores_compute(
+    figures: AccountFigures,
+    *,
+    config: Any,
+    service_costs: dict[int, tuple[float, float, float]] | None = None,
+    with_clv: bool = True,
+) -> ScoreResult:
+    """The whole scoring of one date on arrays; ``config`` is a ScoringConfig-like object.
+
+    ``service_costs`` maps account id to (visits, service hours, recovery costs).
+    Steps: margin and Pareto value; Pareto and ABC; RFM; growth and share of wallet;
+    CLV; value and potential scores; cost to serve and return rate; proposed tiers.
+    """
+    n = figures.size
+    ids = figures["account_id"]
+    has_orders = figures["has_orders"] > 0
+    revenue = figures["revenue"]
+    lines, cost_lines = figures["lines"], figures["cost_lines"]
+    with_cost = cost_lines > 0
+    scaled_cost = np.divide(figures["cost"] * lines, cost_lines, out=np.zeros(n), where=with_cost)
+    margin = np.where(with_cost, revenue - scaled_cost, np.nan)
+    basis = "margin" if with_cost.any() else "revenue"
+    value = np.where(with_cost, margin, revenue) if basis == "margin" else revenue.copy()
+
+    analysis = pareto.pareto_analysis(
+        value,
+        tie_break=ids,
+        share=config.pareto_share,
+        a_cutoff=config.abc_a_cutoff,
+        b_cutoff=config.abc_b_cutoff,
+    )
+
+    as_of_day = day_number(figures.as_of)
+    buyers = figures["purchase_days"] > 0
+    recency_days = np.where(buyers, as_of_day - figures["last_purchase"], np.nan)
+    r_score = np.full(n, np.nan)
+    f_score = np.full(n, np.nan)
+    m_score = np.full(n, np.nan)
+    if buyers.any():
+        rfm = pareto.rfm_scores(recency_days[buyers], figures["orders"][buyers], revenue[buyers])
+        r_score[buyers], f_score[buyers], m_score[buyers] = rfm.recency, rfm.frequency, rfm.monetary
+
+    previous = figures["revenue_prev_12m"]
+    growth = np.divide(
+        figures["revenue_12m"] - previous, previous, out=np.full(n, np.nan), where=previous > 0
+    )
+    wallet = figures["wallet_size"]
+    share_of_wallet = np.divide(
+        np.maximum(figures["revenue_12m"], 0.0), wallet, out=np.full(n, np.nan), where=wallet > 0
+    )
+
+    clv_result = None
+    p_alive = np.full(n, np.nan)
+    expected = np.full(n, np.nan)
+    order_value = np.full(n, np.nan)
+    lifetime_value = np.full(n, np.nan)
+    frequency = np.full(n, np.nan)
+    recency = np.full(n, np.nan)
+    age = np.full(n, np.nan)
+    monetary = np.full(n, np.nan)
+    if with_clv:
+        period: Period = config.clv_period
+        clv_result = clv_compute(
+            figures,
+            period=period,
+            horizon_periods=config.clv_horizon_months * (30.0 if period == "day" else 4.345),
+            months=config.clv_horizon_months,
+            annual_discount_rate=config.clv_annual_discount_rate,
+        )
+        index = clv_result.summary.index
+        p_alive[index] = clv_result.p_alive
+        expected[index] = clv_result.expected_purchases
+        order_value[index] = clv_result.expected_order_value
+        lifetime_value[index] = clv_result.clv
+        frequency[index] = clv_result.summary.frequency
+        recency[index] = clv_result.summary.recency
+        age[index] = clv_result.summary.T
+        monetary[index] = clv_result.summary.monetary
+
+    profile = {name: figures[name] for name in rules.STRATEGIC_CRITERIA + rules.POTENTIAL_CRITERIA}
+    criteria = {
+        name: np.where(values >= 0, values * 20.0, np.nan) for name, values in profile.items()
+    }
+    value_components = {
+        # Margin where known, else revenue: the same value the Pareto ranking uses.
+        "margin": percentile_scores(value, has_orders),
+        "revenue": percentile_scores(revenue, has_orders),
+        "clv": percentile_scores(lifetime_value, has_orders),
+        "growth_12m": percentile_scores(growth, has_orders),
+        **{name: criteria[name] for name in rules.STRATEGIC_CRITERIA},
+    }
+    value_score = weighted_score(value_components, config.value_weights)
+    potential_components = {
+        "growth_12m": value_components["growth_12m"],
+        **{name: criteria[name] for name in rules.POTENTIAL_CRITERIA},
+    }
+    potential_score = weighted_score(potential_components, config.potential_weights)
+
+    visits = np.zeros(n)
+    hours = np.zeros(n)
+    recovery = np.zeros(n)
+    if service_costs:
+        positions = np.searchsorted(ids, np.fromiter(service_costs, dtype=np.int64))
+        known = positions < n
+        known[known] &= ids[positions[known]] == np.fromiter(service_costs, dtype=np.int64)[known]
+        triples = np.array(list(service_costs.values()), dtype=np.float64).reshape(-1, 3)
+        visits[positions[known]] = triples[known, 0]
+        hours[positions[known]] = triples[known, 1]
+        recovery[positions[known]] = triples[known, 2]
+    cost_to_serve = (
+        visits * config.cost_per_visit
+        + hours * config.cost_per_service_hour
+        + recovery
+        + config.discount_rate * np.maximum(revenue, 0.0)
+    )
+    return_rate = np.divide(value, cost_to_serve, out=np.full(n, np.nan), where=cost_to_serve > 0)
+
+    strategic = np.max(np.vstack([profile[name] for name in rules.STRATEGIC_CRITERIA]), axis=0)
+    chosen, reasons = rules.tiers_propose(
+        config.tier_rules,
+        rules.TierInputs(
+            abc=analysis.abc_class,
+            value_score=value_score,
+            potential_score=potential_score,
+            clv=lifetime_value,
+            margin=np.where(np.isnan(margin), value, margin),
+            revenue=revenue,
+            strategic=np.where(strategic >= 0, strategic, np.nan),
+        ),
+    )
+    tier_codes = np.array([rule["tier"] for rule in config.tier_rules], dtype=object)
+    proposed = tier_codes[chosen]
+
+    columns = {
+        "account_id": ids,
+        "revenue": revenue,
+        "margin": margin,
+        "value": value,
+        "orders": figures["orders"],
+        "purchase_days": figures["purchase_days"],
+        "first_order": np.where(has_orders, figures["first_day"], np.nan),
+        "last_order": np.where(has_orders, figures["last_day"], np.nan),
+        "revenue_12m": figures["revenue_12m"],
+        "growth_12m": growth,
+        "recency_days": recency_days,
+        "r_score": r_score,
+        "f_score": f_score,
+        "m_score": m_score,
+        "share_of_wallet": share_of_wallet,
+        "rank": analysis.rank,
+        "share": analysis.share,
+        "cumulative_share": analysis.cumulative_share,
+        "abc_class": analysis.abc_class.astype(object),
+        "previous_abc": figures.previous_abc(),
+        "frequency": frequency,
+        "recency": recency,
+        "age": age,
+        "monetary": monetary,
+        "p_alive": p_alive,
+        "expected_purchases": expected,
+        "expected_order_value": order_value,
+        "clv": lifetime_value,
+        "value_score": value_score,
+        "potential_score": potential_score,
+        "cost_to_serve": cost_to_serve,
+        "return_rate": return_rate,
+        "current_tier": figures.current_tiers(),
+        "proposed_tier": proposed,
+    }
+    classes, counts = np.unique(analysis.abc_class, return_counts=True)
+    summary: dict[str, Any] = {
+        "accounts": n,
+        "accounts_with_orders": int(has_orders.sum()),
+        "value_basis": basis,
+        "accounts_without_cost": int((has_orders & ~with_cost).sum()) if basis == "margin" else 0,
+        "head_count": analysis.head_count,
+        "head_account_share": analysis.head_account_share,
+        "value_total": analysis.total,
+        "abc_counts": {str(c): int(k) for c, k in zip(classes, counts, strict=True)},
+        "messages": list(clv_result.messages) if clv_result else [],
+    }
+    if clv_result is not None:
+        summary["clv"] = clv_parameters(clv_result, config.clv_period)
+    return ScoreResult(columns=columns, reasons=reasons, summary=summary, clv=clv_result)
+
+
+def clv_parameters(result: ClvResult, period: str) -> dict[str, Any]:
+    """The fitted parameters as JSON-able values (None where a model was not fitted)."""
+    transactions, spend = result.transactions, result.spend
+    return {
+        "period": period,
+        "r": transactions.r if transactions else None,
+        "alpha": transactions.alpha if transactions else None,
+        "a": transactions.a if transactions else None,
+        "b": transactions.b if transactions else None,
+        "p": spend.p if spend else None,
+        "q": spend.q if spend else None,
+        "v": spend.v if spend else None,
+        "log_likelihood": {
+            "bgnbd": transactions.log_likelihood if transactions else None,
+            "gamma_gamma": spend.log_likelihood if spend else None,
+        },
+        "n_accounts": int(result.summary.index.size),
+        "n_repeat": int((result.summary.frequency > 0).sum()),
+    }
+
+
+def as_of_default() -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localdate()

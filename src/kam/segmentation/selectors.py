@@ -1,0 +1,193 @@
+"""Permission-checked reads of scores, proposals and the dashboard figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, QuerySet, Sum
+from django.http import Http404
+
+from kam.customers.models import Account
+from kam.segmentation.models import (
+    AccountScore,
+    ProposalStatus,
+    RunStatus,
+    ScoringRun,
+    TierHistory,
+    TierProposal,
+)
+from kam.users import roles
+from kam.users.models import User
+
+
+def run_latest() -> ScoringRun | None:
+    return ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-started_at", "-pk").first()
+
+
+def account_score_latest(account: Account) -> AccountScore | None:
+    return (
+        AccountScore.objects.filter(account=account, run__status=RunStatus.DONE)
+        .select_related("run")
+        .order_by("-run__started_at", "-run_id")
+        .first()
+    )
+
+
+def proposals_pending_of(account: Account) -> QuerySet[TierProposal]:
+    return account.tier_proposals.filter(status=ProposalStatus.PENDING)
+
+
+@dataclass(frozen=True)
+class ScoreFilters:
+    """Dashboard and score list filters."""
+
+    region: str = ""
+    industry: str = ""
+    team: int | None = None
+    abc_class: str = ""
+    tier: str = ""
+
+
+def _scoped(
+    user: User, queryset: QuerySet, filters: ScoreFilters, prefix: str = "account__"
+) -> QuerySet:
+    scope = roles.account_scope(user, prefix=prefix)
+    if scope is not None:
+        queryset = queryset.filter(scope)
+    for name in ("region", "industry"):
+        value = getattr(filters, name)
+        if value:
+            queryset = queryset.filter(**{f"{prefix}{name}": value})
+    if filters.team:
+        queryset = queryset.filter(**{f"{prefix}team_id": filters.team})
+    return queryset
+
+
+def scores_visible_to(
+    user: User, filters: ScoreFilters, run: ScoringRun | None = None
+) -> QuerySet[AccountScore]:
+    """Scores of the latest (or given) run for the accounts the user may see."""
+    run = run or run_latest()
+    if run is None:
+        return AccountScore.objects.none()
+    scores = AccountScore.objects.filter(run=run, account__archived=False)
+    scores = _scoped(user, scores, filters)
+    if filters.abc_class:
+        scores = scores.filter(abc_class=filters.abc_class)
+    if filters.tier:
+        scores = scores.filter(account__tier=filters.tier)
+    return scores.select_related("account")
+
+
+def score_get_for_user(user: User, account_id: int) -> AccountScore:
+    """The latest score of an account the user may see (404 otherwise or when not scored)."""
+    scope = roles.account_scope(user, prefix="account__")
+    scores = AccountScore.objects.filter(account_id=account_id, run__status=RunStatus.DONE)
+    if scope is not None:
+        scores = scores.filter(scope)
+    score = scores.select_related("account", "run").order_by("-run__started_at", "-run_id").first()
+    if score is None:
+        raise Http404("No score for this account")
+    return score
+
+
+def proposals_visible_to(
+    user: User, status: str = ProposalStatus.PENDING
+) -> QuerySet[TierProposal]:
+    proposals = TierProposal.objects.all()
+    scope = roles.account_scope(user, prefix="account__")
+    if scope is not None:
+        proposals = proposals.filter(scope)
+    if status:
+        proposals = proposals.filter(status=status)
+    return proposals.select_related("account", "decided_by", "proposed_by").order_by(
+        "-created_at", "-pk"
+    )
+
+
+def proposal_get_for_user(user: User, pk: int) -> TierProposal:
+    try:
+        return proposals_visible_to(user, status="").get(pk=pk)
+    except (TierProposal.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such proposal") from None
+
+
+def pareto_curve(scores: QuerySet[AccountScore], points: int = 200) -> dict[str, Any]:
+    """Cumulative share curve of the filtered accounts, sampled to at most ``points`` points.
+
+    Shares are recomputed within the filter, so a region's own 80/20 shows.
+    """
+    values = list(scores.order_by("-value", "account_id").values_list("value", "abc_class"))
+    total = sum(max(value, 0.0) for value, _abc in values)
+    n = len(values)
+    curve = []
+    running = 0.0
+    step = max(1, n // points)
+    bands: dict[str, float] = {}
+    for position, (value, abc) in enumerate(values, start=1):
+        running += max(value, 0.0)
+        bands[abc] = position / n * 100
+        if position % step == 0 or position == n:
+            curve.append(
+                [round(position / n * 100, 2), round(running / total * 100, 2) if total else 0.0]
+            )
+    return {"curve": curve, "bands": bands, "accounts": n, "total": total}
+
+
+def tier_pyramid(scores: QuerySet[AccountScore]) -> list[dict[str, Any]]:
+    rows = (
+        scores.values("account__tier")
+        .annotate(
+            accounts=Count("id"),
+            revenue=Sum("revenue"),
+            margin=Sum("value"),
+            cost=Sum("cost_to_serve"),
+        )
+        .order_by("account__tier")
+    )
+    return [
+        {
+            "tier": row["account__tier"],
+            "accounts": row["accounts"],
+            "revenue": row["revenue"] or 0.0,
+            "margin": row["margin"] or 0.0,
+            "return_rate": (row["margin"] or 0.0) / row["cost"] if row["cost"] else None,
+        }
+        for row in rows
+    ]
+
+
+def abc_counts(scores: QuerySet[AccountScore]) -> dict[str, int]:
+    return dict(
+        scores.values_list("abc_class").annotate(n=Count("id")).values_list("abc_class", "n")
+    )
+
+
+def value_potential_points(scores: QuerySet[AccountScore], limit: int = 2000) -> list[list[Any]]:
+    rows = scores.exclude(value_score__isnull=True).exclude(potential_score__isnull=True)
+    return [
+        [round(v, 1), round(p, 1), code, tier]
+        for v, p, code, tier in rows.order_by("-value")[:limit].values_list(
+            "value_score", "potential_score", "account__code", "account__tier"
+        )
+    ]
+
+
+def movers(
+    user: User, filters: ScoreFilters, run: ScoringRun | None, limit: int = 50
+) -> dict[str, list]:
+    """Accounts whose ABC class changed in the run, and recent approved tier changes."""
+    class_changes = []
+    if run is not None:
+        class_changes = list(
+            scores_visible_to(user, filters, run)
+            .exclude(previous_abc="")
+            .exclude(previous_abc=F("abc_class"))
+            .order_by("-value")[:limit]
+        )
+    history = _scoped(user, TierHistory.objects.exclude(from_tier=""), filters)
+    tier_changes = list(
+        history.exclude(tier=F("from_tier")).select_related("account", "approved_by")[:limit]
+    )
+    return {"class_changes": class_changes, "tier_changes": tier_changes}

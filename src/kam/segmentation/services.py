@@ -1,0 +1,557 @@
+"""Writes of the segmentation app: scoring runs, tier proposals and decisions, profiles, config."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kam.audit.services import Action, audit_record, changes_between, snapshot
+from kam.customers.models import Account
+from kam.segmentation import costs, figures, rules, scoring
+from kam.segmentation.models import (
+    AccountScore,
+    AccountStrategicProfile,
+    ProposalStatus,
+    RunStatus,
+    ScoringConfig,
+    ScoringRun,
+    TierHistory,
+    TierProposal,
+)
+from kam.users import roles
+from kam.users.models import User
+
+# Scoring runs whose per-account rows are kept (older runs keep only their summary).
+KEEP_RUN_SCORES = 7
+WRITE_BATCH = 20_000
+
+Progress = Callable[[str], None]
+
+# Columns of AccountScore written by the scoring, in the order of the rows built below.
+SCORE_COLUMNS = [
+    "run_id",
+    "account_id",
+    "revenue",
+    "margin",
+    "value",
+    "orders",
+    "purchase_days",
+    "first_order",
+    "last_order",
+    "revenue_12m",
+    "growth_12m",
+    "recency_days",
+    "r_score",
+    "f_score",
+    "m_score",
+    "share_of_wallet",
+    "rank",
+    "share",
+    "cumulative_share",
+    "abc_class",
+    "previous_abc",
+    "frequency",
+    "recency",
+    "age",
+    "monetary",
+    "p_alive",
+    "expected_purchases",
+    "expected_order_value",
+    "clv",
+    "value_score",
+    "potential_score",
+    "cost_to_serve",
+    "return_rate",
+    "current_tier",
+    "proposed_tier",
+    "tier_reason",
+]
+_INTEGER_COLUMNS = {
+    "orders",
+    "purchase_days",
+    "recency_days",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rank",
+}
+_DATE_COLUMNS = {"first_order", "last_order"}
+
+
+def scoring_config_get() -> ScoringConfig:
+    """The scoring configuration (created with the defaults on first use)."""
+    config, _created = ScoringConfig.objects.get_or_create(pk=1)
+    return config
+
+
+CONFIG_FIELDS = [
+    "abc_a_cutoff",
+    "abc_b_cutoff",
+    "pareto_share",
+    "value_weights",
+    "potential_weights",
+    "tier_rules",
+    "clv_period",
+    "clv_horizon_months",
+    "clv_annual_discount_rate",
+    "cost_per_visit",
+    "cost_per_service_hour",
+    "discount_rate",
+]
+
+
+@transaction.atomic
+def scoring_config_update(*, actor: User, data: dict[str, Any]) -> ScoringConfig:
+    """Change the scoring configuration (directors only); every field is validated."""
+    if not roles.is_director(actor):
+        raise PermissionDenied(_("Only directors change the scoring configuration."))
+    config = scoring_config_get()
+    before = snapshot(config, CONFIG_FIELDS)
+    for name in CONFIG_FIELDS:
+        if name in data:
+            setattr(config, name, data[name])
+    config.value_weights = rules.weights_validate(
+        config.value_weights,
+        rules.VALUE_FIGURES + rules.STRATEGIC_CRITERIA,
+        "value_weights",
+    )
+    config.potential_weights = rules.weights_validate(
+        config.potential_weights,
+        rules.POTENTIAL_FIGURES + rules.POTENTIAL_CRITERIA,
+        "potential_weights",
+    )
+    config.tier_rules = rules.tier_rules_validate(config.tier_rules)
+    config.full_clean()
+    if not config.abc_a_cutoff < config.abc_b_cutoff:
+        raise ValidationError({"abc_b_cutoff": _("Classes A+B must hold more value than class A.")})
+    config.updated_by = actor
+    config.save()
+    audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        instance=config,
+        changes=changes_between(before, snapshot(config, CONFIG_FIELDS)),
+    )
+    return config
+
+
+# --------------------------------------------------------------------------
+# Scoring run
+# --------------------------------------------------------------------------
+
+
+def _column_values(name: str, values: np.ndarray) -> list[Any]:
+    """A column as Python values, NaN as None (NULL), dates as ISO text."""
+    if values.dtype == object:
+        return values.tolist()
+    missing = ~np.isfinite(values)
+    if name in _DATE_COLUMNS:
+        text = (values.astype("int64").astype("datetime64[D]")).astype(str).astype(object)
+        text[missing] = None
+        return text.tolist()
+    if name in _INTEGER_COLUMNS:
+        out = np.where(missing, 0, values).astype(np.int64).astype(object)
+    else:
+        out = values.astype(object)
+    if missing.any():
+        out[missing] = None
+    return out.tolist()
+
+
+def _score_rows(run_id: int, result: scoring.ScoreResult, start: int, stop: int) -> list[tuple]:
+    columns = result.columns
+    count = stop - start
+    values = []
+    for name in SCORE_COLUMNS:
+        if name == "run_id":
+            values.append([run_id] * count)
+        elif name == "tier_reason":
+            values.append([reason[:300] for reason in result.reasons[start:stop]])
+        elif name == "account_id":
+            values.append(columns[name][start:stop].tolist())
+        else:
+            values.append(_column_values(name, columns[name][start:stop]))
+    return list(zip(*values, strict=True))
+
+
+def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
+    """Insert the run's AccountScore rows: COPY on PostgreSQL, executemany on SQLite."""
+    table = AccountScore._meta.db_table
+    names = ", ".join(SCORE_COLUMNS)
+    total = len(result.reasons)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for start in range(0, total, WRITE_BATCH):
+                    for row in _score_rows(run_id, result, start, min(start + WRITE_BATCH, total)):
+                        copy.write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(SCORE_COLUMNS))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
+        for start in range(0, total, WRITE_BATCH):
+            cursor.executemany(
+                sql, _score_rows(run_id, result, start, min(start + WRITE_BATCH, total))
+            )
+
+
+def _snapshots_update(run: ScoringRun, scored_at: dt.datetime) -> None:
+    """Copy ABC class, scores and CLV of the run onto the accounts in one UPDATE … FROM."""
+    account_table = Account._meta.db_table
+    score_table = AccountScore._meta.db_table
+    stamp = connection.ops.adapt_datetimefield_value(scored_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {account_table} SET abc_class = s.abc_class, value_score = s.value_score,
+            potential_score = s.potential_score, clv = ROUND(CAST(s.clv AS NUMERIC), 2),
+            scored_at = %s
+            FROM {score_table} s
+            WHERE s.account_id = {account_table}.id AND s.run_id = %s""",
+            [stamp, run.pk],
+        )
+
+
+def _proposals_write(run: ScoringRun, now: dt.datetime) -> int:
+    """Supersede outdated pending run proposals, then propose every changed tier once."""
+    proposal_table = TierProposal._meta.db_table
+    score_table = AccountScore._meta.db_table
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {proposal_table} SET status = %s, decided_at = %s,
+            decision_note = %s
+            WHERE status = %s AND run_id IS NOT NULL AND EXISTS (
+              SELECT 1 FROM {score_table} s WHERE s.run_id = %s
+              AND s.account_id = {proposal_table}.account_id AND s.proposed_tier <> {proposal_table}.to_tier)""",
+            [
+                ProposalStatus.SUPERSEDED,
+                stamp,
+                f"superseded by scoring run {run.pk}",
+                ProposalStatus.PENDING,
+                run.pk,
+            ],
+        )
+        cursor.execute(
+            f"""INSERT INTO {proposal_table} (account_id, from_tier, to_tier, reason, run_id,
+              created_at, status, decision_note)
+            SELECT s.account_id, s.current_tier, s.proposed_tier, s.tier_reason, %s, %s, %s, ''
+            FROM {score_table} s
+            WHERE s.run_id = %s AND s.proposed_tier <> s.current_tier AND NOT EXISTS (
+              SELECT 1 FROM {proposal_table} p WHERE p.account_id = s.account_id
+              AND p.status = %s AND p.to_tier = s.proposed_tier)""",
+            [run.pk, stamp, ProposalStatus.PENDING, run.pk, ProposalStatus.PENDING],
+        )
+        return max(cursor.rowcount, 0)
+
+
+def _old_scores_delete(run: ScoringRun) -> None:
+    keep = list(
+        ScoringRun.objects.filter(status=RunStatus.DONE)
+        .exclude(pk=run.pk)
+        .order_by("-started_at", "-pk")
+        .values_list("pk", flat=True)[: KEEP_RUN_SCORES - 1]
+    )
+    AccountScore.objects.exclude(run_id__in=[run.pk, *keep]).delete()
+
+
+def scoring_run(
+    *,
+    as_of: dt.date | None = None,
+    with_clv: bool = True,
+    actor: User | None = None,
+    progress: Progress | None = None,
+) -> ScoringRun:
+    """Score every account as of a date and propose tier changes; returns the finished run.
+
+    Steps: read the per-account figures from the daily rollups (SQL); compute
+    Pareto, ABC, RFM, CLV, scores, return rate and proposed tiers (NumPy); write
+    the AccountScore rows, the account snapshots and the proposals (bulk SQL).
+    A failure is stored on the run (status failed, message) and raised again.
+    """
+    as_of = as_of or timezone.localdate()
+    step = progress or (lambda _name: None)
+    config = scoring_config_get()
+    run = ScoringRun.objects.create(as_of=as_of, started_by=actor)
+    started = time.monotonic()
+    try:
+        step("figures")
+        tier_codes = [rule["tier"] for rule in config.tier_rules]
+        account_figures = figures.account_figures(as_of, tier_codes)
+        step("costs")
+        service_costs = costs.cost_to_serve_sources(as_of)
+        step("models")
+        result = scoring.scores_compute(
+            account_figures, config=config, service_costs=service_costs, with_clv=with_clv
+        )
+        future = figures.future_days_count(as_of)
+        if future:
+            result.summary["messages"].append(
+                f"{future} account-days dated after {as_of} were left out."
+            )
+        del account_figures
+        step("write")
+        now = timezone.now()
+        with transaction.atomic():
+            _scores_write(run.pk, result)
+            _snapshots_update(run, now)
+            created = _proposals_write(run, now)
+        summary = result.summary
+        run.accounts = summary["accounts"]
+        run.head_count = summary["head_count"]
+        run.head_account_share = summary["head_account_share"]
+        run.value_total = summary["value_total"]
+        run.value_basis = summary["value_basis"]
+        run.proposals_created = created
+        run.parameters = {
+            **summary,
+            "config": {name: getattr(config, name) for name in CONFIG_FIELDS},
+            "seconds": round(time.monotonic() - started, 2),
+        }
+        run.message = "\n".join(summary["messages"])
+        run.status = RunStatus.DONE
+        run.finished_at = timezone.now()
+        run.save()
+        step("cleanup")
+        _old_scores_delete(run)
+    except Exception as error:
+        run.status = RunStatus.FAILED
+        run.message = f"{type(error).__name__}: {error}"
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "message", "finished_at"])
+        raise
+    if actor is not None:
+        audit_record(
+            actor=actor,
+            action=Action.EVENT,
+            instance=run,
+            message=f"Scoring as of {as_of}: {run.accounts} accounts, {created} proposals",
+        )
+    return run
+
+
+# --------------------------------------------------------------------------
+# Tier proposals, decisions and history
+# --------------------------------------------------------------------------
+
+
+def _require_director(user: User) -> None:
+    if not roles.is_director(user):
+        raise PermissionDenied(_("Only a director may decide tier changes."))
+
+
+def _tier_check(tier: str) -> None:
+    codes = [rule["tier"] for rule in scoring_config_get().tier_rules]
+    if tier not in codes:
+        raise ValidationError(
+            {
+                "tier": _("Unknown tier %(tier)s; choose one of %(codes)s.")
+                % {"tier": tier, "codes": ", ".join(codes)}
+            }
+        )
+
+
+def _tier_set(
+    *,
+    account: Account,
+    tier: str,
+    reason: str,
+    actor: User,
+    proposal: TierProposal | None,
+    is_override: bool,
+) -> TierHistory:
+    now = timezone.now()
+    previous = account.tier
+    TierHistory.objects.filter(account=account, until__isnull=True).update(until=now)
+    entry = TierHistory.objects.create(
+        account=account,
+        tier=tier,
+        from_tier=previous,
+        since=now,
+        approved_by=actor,
+        reason=reason[:500],
+        proposal=proposal,
+        is_override=is_override,
+    )
+    Account.objects.filter(pk=account.pk).update(tier=tier)
+    account.tier = tier
+    audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        instance=account,
+        account=account,
+        changes={"tier": [previous, tier]},
+        message=(
+            _("Tier override: %(reason)s") if is_override else _("Tier change approved: %(reason)s")
+        )
+        % {"reason": reason},
+    )
+    return entry
+
+
+@transaction.atomic
+def tier_propose(*, account: Account, tier: str, reason: str, actor: User) -> TierProposal:
+    """A person proposes a tier change for a director to decide (reason required)."""
+    _tier_check(tier)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the tier should change.")})
+    if tier == account.tier:
+        raise ValidationError({"tier": _("The account already has this tier.")})
+    proposal = TierProposal.objects.create(
+        account=account,
+        from_tier=account.tier,
+        to_tier=tier,
+        reason=reason[:300],
+        proposed_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        instance=proposal,
+        account=account,
+        message=_("Tier change proposed: %(from)s → %(to)s")
+        % {"from": account.tier or "—", "to": tier},
+    )
+    return proposal
+
+
+def _decide_check(proposal: TierProposal) -> None:
+    if proposal.status != ProposalStatus.PENDING:
+        raise ValidationError(
+            {
+                "status": _("This proposal is already %(status)s.")
+                % {"status": proposal.get_status_display()}
+            }
+        )
+
+
+@transaction.atomic
+def tier_proposal_approve(
+    *, proposal: TierProposal, director: User, note: str = ""
+) -> TierProposal:
+    """Approve a pending proposal: the account gets the tier, history and timeline record it."""
+    _require_director(director)
+    proposal = (
+        TierProposal.objects.select_for_update().select_related("account").get(pk=proposal.pk)
+    )
+    _decide_check(proposal)
+    proposal.status = ProposalStatus.APPROVED
+    proposal.decided_by = director
+    proposal.decided_at = timezone.now()
+    proposal.decision_note = note[:500]
+    proposal.save()
+    _tier_set(
+        account=proposal.account,
+        tier=proposal.to_tier,
+        reason=note or proposal.reason,
+        actor=director,
+        proposal=proposal,
+        is_override=False,
+    )
+    return proposal
+
+
+@transaction.atomic
+def tier_proposal_reject(*, proposal: TierProposal, director: User, note: str = "") -> TierProposal:
+    """Reject a pending proposal; the account keeps its tier."""
+    _require_director(director)
+    proposal = (
+        TierProposal.objects.select_for_update().select_related("account").get(pk=proposal.pk)
+    )
+    _decide_check(proposal)
+    proposal.status = ProposalStatus.REJECTED
+    proposal.decided_by = director
+    proposal.decided_at = timezone.now()
+    proposal.decision_note = note[:500]
+    proposal.save()
+    audit_record(
+        actor=director,
+        action=Action.EVENT,
+        instance=proposal,
+        account=proposal.account,
+        message=_("Tier change %(from)s → %(to)s rejected")
+        % {"from": proposal.from_tier or "—", "to": proposal.to_tier}
+        + (f": {note}" if note else ""),
+    )
+    return proposal
+
+
+@transaction.atomic
+def tier_proposals_approve_bulk(
+    *, proposals: Iterable[TierProposal], director: User, note: str = ""
+) -> int:
+    """Approve many pending proposals at once (all or none); returns how many."""
+    _require_director(director)
+    count = 0
+    for proposal in proposals:
+        tier_proposal_approve(proposal=proposal, director=director, note=note)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def tier_proposals_reject_bulk(
+    *, proposals: Iterable[TierProposal], director: User, note: str = ""
+) -> int:
+    _require_director(director)
+    count = 0
+    for proposal in proposals:
+        tier_proposal_reject(proposal=proposal, director=director, note=note)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def tier_override(*, account: Account, tier: str, reason: str, actor: User) -> TierHistory:
+    """A director sets a tier directly; the reason is required and kept in the history."""
+    _require_director(actor)
+    _tier_check(tier)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("A manual tier override needs a reason.")})
+    TierProposal.objects.filter(account=account, status=ProposalStatus.PENDING).update(
+        status=ProposalStatus.SUPERSEDED,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        decision_note="superseded by a manual override",
+    )
+    return _tier_set(
+        account=account, tier=tier, reason=reason, actor=actor, proposal=None, is_override=True
+    )
+
+
+# --------------------------------------------------------------------------
+# Strategic profile
+# --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def strategic_profile_save(
+    *, account: Account, data: dict[str, Any], actor: User
+) -> AccountStrategicProfile:
+    """Set the person-judged criteria (0-5 or empty) of an account; used by the next scoring."""
+    profile, _created = AccountStrategicProfile.objects.get_or_create(account=account)
+    fields: Sequence[str] = [*AccountStrategicProfile.CRITERIA, "note"]
+    before = snapshot(profile, fields)
+    for name in fields:
+        if name in data:
+            setattr(profile, name, data[name])
+    profile.full_clean(exclude=["account", "updated_by"])
+    profile.updated_by = actor
+    profile.save()
+    audit_record(
+        actor=actor,
+        action=Action.UPDATE,
+        instance=profile,
+        account=account,
+        changes=changes_between(before, snapshot(profile, fields)),
+        message=_("Strategic criteria updated"),
+    )
+    return profile
