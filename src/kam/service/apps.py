@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ServiceConfig(AppConfig):
     name = "kam.service"
     verbose_name = _("Service desk")
+    menu_items = [
+        (_("Service desk"), "service:queue"),
+        (_("Service analytics"), "service:analytics"),
+    ]
+    periodic_tasks = [("kam.service.tasks.sla_check_task", 300)]
