@@ -74,11 +74,29 @@ def currency_parser(value: Any) -> str:
     return text
 
 
+# Chinese names users type, whatever the interface language's translations say.
+CHINESE_CHOICES = {
+    "logistics": "物流", "telecom": "通信", "manufacturing": "制造", "finance": "金融",
+    "energy": "能源", "retail": "零售批发", "automotive": "汽车", "construction": "建筑",
+    "healthcare": "医疗", "technology": "科技", "government": "政府", "education": "教育",
+    "media": "媒体", "other": "其他", "east": "华东", "south": "华南", "north": "华北",
+    "northeast": "东北", "southwest": "西南", "northwest": "西北", "central": "华中",
+    "overseas": "海外", "economic": "经济大客户", "important": "重要客户", "group": "集团客户",
+    "strategic": "战略客户", "to_identify": "待识别", "potential": "潜在客户",
+    "opportunity": "销售机会", "order": "订单客户", "customer": "成交客户",
+    "decision_maker": "决策者", "influencer": "影响者", "user": "使用者",
+    "technical_evaluator": "技术评估者", "gatekeeper": "把关者", "sponsor": "支持者",
+    "supporter": "支持", "neutral": "中立", "opponent": "反对",
+}  # fmt: skip
+
+
 def choices_parser(choices: type[TextChoices]) -> Parser:
-    """A choice by its stored value, its English label or its Chinese label."""
+    """A choice by its stored value, its English or Chinese label, or its usual Chinese name."""
     options: dict[str, str] = {}
     for value, label in choices.choices:
         options[value] = value
+        if value in CHINESE_CHOICES:
+            options.setdefault(CHINESE_CHOICES[value], value)
         with translation.override("en"):
             options[str(label)] = value
         with translation.override("zh-hans"):
