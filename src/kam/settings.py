@@ -176,11 +176,14 @@ TASKS = {
     }
 }
 
-MAILERS = {
-    "default": {
-        "BACKEND": env_str("KAM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Development prints mail to the console; a secure deployment sends it over SMTP.
+_default_mailer = "django.core.mail.backends." + ("smtp" if SECURE_DEPLOYMENT else "console")
+MAILERS = {"default": {"BACKEND": env_str("KAM_EMAIL_BACKEND", _default_mailer)}}
+if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("KAM_EMAIL_HOST", "localhost"),
+        "port": env_int("KAM_EMAIL_PORT", 25),
     }
-}
 DEFAULT_FROM_EMAIL = env_str("KAM_FROM_EMAIL", "kam@localhost")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
