@@ -154,7 +154,13 @@ def _column_values(name: str, values: np.ndarray) -> list[Any]:
         return values.tolist()
     missing = ~np.isfinite(values)
     if name in _DATE_COLUMNS:
-        text = (values.astype("int64").astype("datetime64[D]")).astype(str).astype(object)
+        text = (
+            np.where(missing, 0, values)
+            .astype("int64")
+            .astype("datetime64[D]")
+            .astype(str)
+            .astype(object)
+        )
         text[missing] = None
         return text.tolist()
     if name in _INTEGER_COLUMNS:

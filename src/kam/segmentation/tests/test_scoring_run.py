@@ -1,0 +1,164 @@
+"""A scoring run end to end: Pareto, ABC, RFM, bad input and the fallbacks."""
+
+import datetime as dt
+import math
+
+import pytest
+
+from kam.customers.models import Account
+from kam.lib import clv as clv_model
+from kam.segmentation import services
+from kam.segmentation.models import AccountScore, ProposalStatus, RunStatus, TierProposal
+from kam.segmentation.tests.helpers import orders_add, random_history
+
+AS_OF = dt.date(2025, 12, 31)
+
+
+def scores_by_code(run) -> dict[str, AccountScore]:
+    return {
+        s.account.code: s for s in AccountScore.objects.filter(run=run).select_related("account")
+    }
+
+
+@pytest.fixture
+def five_accounts(account_make):
+    """Margins 500, 300, 100, 60, 40 (total 1000): cumulative 50%, 80%, 90%, 96%, 100%."""
+    accounts = []
+    for code, margin in [("M500", 500), ("M300", 300), ("M100", 100), ("M060", 60), ("M040", 40)]:
+        account = account_make(code=code)
+        orders_add(
+            account, [("2025-03-01", margin * 2, margin), ("2025-09-01", margin, margin / 2)]
+        )
+        accounts.append(account)
+    return accounts
+
+
+def test_pareto_and_abc_classes_on_hand_made_margins(five_accounts):
+    run = services.scoring_run(as_of=AS_OF, with_clv=False)
+    scores = scores_by_code(run)
+    assert run.value_basis == "margin"
+    assert run.value_total == pytest.approx(1000 * 1.5)
+    assert [scores[c].abc_class for c in ["M500", "M300", "M100", "M060", "M040"]] == list("AABBC")
+    assert [scores[c].rank for c in ["M500", "M300", "M100", "M060", "M040"]] == [1, 2, 3, 4, 5]
+    assert scores["M300"].cumulative_share == pytest.approx(0.8)
+    assert run.head_count == 2 and run.head_account_share == pytest.approx(0.4)
+    assert Account.objects.get(code="M500").abc_class == "A"
+
+
+def test_abc_thresholds_come_from_the_configuration(five_accounts, director):
+    services.scoring_config_update(actor=director, data={"abc_a_cutoff": 0.5, "abc_b_cutoff": 0.9})
+    run = services.scoring_run(as_of=AS_OF, with_clv=False)
+    scores = scores_by_code(run)
+    assert [scores[c].abc_class for c in ["M500", "M300", "M100", "M060", "M040"]] == list("ABBCC")
+
+
+def test_rfm_scores_are_quintiles(account_make):
+    for n in range(10):
+        account = account_make(code=f"R{n}")
+        orders_add(
+            account,
+            [
+                (dt.date(2025, 1, 1) + dt.timedelta(days=30 * k + n), 100 * (n + 1), None)
+                for k in range(n + 1)
+            ],
+        )
+    run = services.scoring_run(as_of=AS_OF, with_clv=False)
+    scores = scores_by_code(run)
+    assert scores["R9"].rfm == "555"
+    assert scores["R0"].m_score == 1 and scores["R0"].f_score == 1
+    assert sorted(s.m_score for s in scores.values()) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+
+
+def test_without_cost_data_accounts_are_ranked_by_revenue(account_make):
+    for code, revenue in [("BIG", 900), ("SMALL", 100)]:
+        orders_add(account_make(code=code), [("2025-05-05", revenue, None)])
+    run = services.scoring_run(as_of=AS_OF, with_clv=False)
+    scores = scores_by_code(run)
+    assert run.value_basis == "revenue"
+    assert scores["BIG"].margin is None and scores["BIG"].value == 900
+    assert scores["BIG"].abc_class == "A"
+
+
+def test_zero_negative_single_order_and_future_lines_score_without_nan(account_make):
+    orders_add(account_make(code="ONE"), [("2025-06-01", 1000, 400)])
+    orders_add(account_make(code="ZERO"), [("2025-06-01", 0, 0)])
+    orders_add(account_make(code="NEG"), [("2025-06-01", 100, 50), ("2025-06-02", -500, -250)])
+    orders_add(account_make(code="FUTURE"), [("2026-06-01", 99999, 1)])
+    account_make(code="NONE")
+    random_history([account_make(code=f"H{n}") for n in range(30)])
+    run = services.scoring_run(as_of=AS_OF)
+    assert run.status == RunStatus.DONE
+    assert "account-days dated after 2025-12-31 were left out" in run.message
+    scores = scores_by_code(run)
+    assert scores["FUTURE"].revenue == 0 and scores["FUTURE"].abc_class == "C"
+    assert scores["ZERO"].abc_class == "C" and scores["NEG"].abc_class == "C"
+    assert scores["NEG"].value == -200  # revenue -400, cost -200
+    one = scores["ONE"]
+    assert one.frequency == 0 and one.p_alive == 1.0
+    assert one.expected_order_value is not None and one.clv is not None
+    for score in scores.values():
+        for field in (
+            "value_score",
+            "potential_score",
+            "clv",
+            "p_alive",
+            "share",
+            "cumulative_share",
+        ):
+            value = getattr(score, field)
+            assert value is None or math.isfinite(value), (score.account.code, field)
+    assert scores["NONE"].clv is None and scores["NONE"].proposed_tier == "ordinary"
+
+
+def test_a_model_that_does_not_converge_leaves_clv_empty_with_a_message(account_make, monkeypatch):
+    random_history([account_make() for _ in range(20)])
+
+    def never_converges(*args, **kwargs):
+        raise clv_model.ModelFitError("did not converge (test)")
+
+    monkeypatch.setattr(clv_model, "fit_bgnbd", never_converges)
+    run = services.scoring_run(as_of=AS_OF)
+    assert run.status == RunStatus.DONE
+    assert "BG/NBD did not converge" in run.message
+    assert not AccountScore.objects.filter(run=run, clv__isnull=False).exists()
+    assert not AccountScore.objects.filter(run=run, value_score__isnull=True).exists()
+
+
+def test_rescoring_keeps_one_pending_proposal_per_change(five_accounts):
+    first = services.scoring_run(as_of=AS_OF, with_clv=False)
+    assert first.proposals_created == 5
+    second = services.scoring_run(as_of=AS_OF, with_clv=False)
+    assert second.proposals_created == 0
+    assert TierProposal.objects.filter(status=ProposalStatus.PENDING).count() == 5
+    reason = TierProposal.objects.get(account__code="M500").reason
+    assert reason.startswith("Rule") or reason.startswith("规则")
+
+
+def test_return_rate_uses_service_costs_and_discounts(five_accounts, director, monkeypatch):
+    from kam.segmentation import costs
+
+    ids = {a.code: a.pk for a in five_accounts}
+    monkeypatch.setattr(
+        costs, "cost_to_serve_sources", lambda as_of: {ids["M500"]: (2.0, 10.0, 500.0)}
+    )
+    services.scoring_config_update(
+        actor=director,
+        data={"cost_per_visit": 100.0, "cost_per_service_hour": 50.0, "discount_rate": 0.01},
+    )
+    run = services.scoring_run(as_of=AS_OF, with_clv=False)
+    score = scores_by_code(run)["M500"]
+    # 2 visits × 100 + 10 h × 50 + 500 recovery + 1% of 1500 revenue
+    assert score.cost_to_serve == pytest.approx(200 + 500 + 500 + 15)
+    assert score.return_rate == pytest.approx(750 / 1215)
+
+
+def test_a_failed_run_is_recorded_with_its_error(five_accounts, monkeypatch):
+    from kam.segmentation import scoring
+
+    monkeypatch.setattr(scoring, "scores_compute", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.scoring_run(as_of=AS_OF)
+    from kam.segmentation.models import ScoringRun
+
+    run = ScoringRun.objects.get()
+    assert run.status == RunStatus.FAILED and "ZeroDivisionError" in run.message

@@ -1,0 +1,145 @@
+"""Tier proposals: approval, rejection, bulk, override with reason, history and audit."""
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from kam.audit.models import AuditEntry
+from kam.segmentation import services
+from kam.segmentation.models import ProposalStatus, TierHistory, TierProposal
+from kam.segmentation.tests.helpers import orders_add
+
+
+@pytest.fixture
+def proposals(account_make):
+    for code, margin in [("BIG", 900), ("MID", 80), ("LOW", 20)]:
+        orders_add(account_make(code=code), [("2025-03-01", margin * 2, margin)])
+    services.scoring_run(as_of=dt.date(2025, 12, 31), with_clv=False)
+    return {p.account.code: p for p in TierProposal.objects.select_related("account")}
+
+
+def test_approving_a_proposal_sets_the_tier_with_history_and_timeline(proposals, director):
+    proposal = proposals["BIG"]
+    services.tier_proposal_approve(proposal=proposal, director=director, note="Top margin")
+    proposal.refresh_from_db()
+    proposal.account.refresh_from_db()
+    assert proposal.status == ProposalStatus.APPROVED and proposal.decided_by == director
+    assert proposal.account.tier == proposal.to_tier
+    entry = TierHistory.objects.get(account=proposal.account)
+    assert entry.tier == proposal.to_tier and entry.approved_by == director and entry.until is None
+    assert entry.reason == "Top margin"
+    assert AuditEntry.objects.filter(
+        account=proposal.account, changes__tier=["", proposal.to_tier]
+    ).exists()
+
+
+def test_a_decided_proposal_cannot_be_decided_again(proposals, director):
+    services.tier_proposal_reject(proposal=proposals["MID"], director=director, note="Not yet")
+    with pytest.raises(ValidationError):
+        services.tier_proposal_approve(proposal=proposals["MID"], director=director)
+    proposals["MID"].account.refresh_from_db()
+    assert proposals["MID"].account.tier == ""
+
+
+def test_bulk_approval_approves_every_chosen_proposal(proposals, director):
+    count = services.tier_proposals_approve_bulk(
+        proposals=list(proposals.values()), director=director
+    )
+    assert count == 3
+    assert TierProposal.objects.filter(status=ProposalStatus.APPROVED).count() == 3
+    assert TierHistory.objects.count() == 3
+
+
+def test_account_manager_cannot_approve(proposals, am_lead):
+    with pytest.raises(PermissionDenied):
+        services.tier_proposal_approve(proposal=proposals["BIG"], director=am_lead)
+
+
+def test_override_needs_a_reason_and_closes_the_previous_tier(proposals, director):
+    account = proposals["LOW"].account
+    with pytest.raises(ValidationError) as error:
+        services.tier_override(account=account, tier="key", reason="  ", actor=director)
+    assert "reason" in error.value.message_dict
+    services.tier_proposal_approve(proposal=proposals["LOW"], director=director)
+    services.tier_override(
+        account=account, tier="key", reason="Flagship of the province", actor=director
+    )
+    history = list(TierHistory.objects.filter(account=account).order_by("since", "pk"))
+    assert [h.tier for h in history] == [proposals["LOW"].to_tier, "key"]
+    assert history[0].until is not None and history[1].is_override
+    account.refresh_from_db()
+    assert account.tier == "key"
+
+
+def test_override_to_an_unknown_tier_is_refused(proposals, director):
+    with pytest.raises(ValidationError) as error:
+        services.tier_override(
+            account=proposals["LOW"].account, tier="gold", reason="x", actor=director
+        )
+    assert "tier" in error.value.message_dict
+
+
+def test_the_tier_stays_until_a_director_approves(proposals):
+    for proposal in proposals.values():
+        proposal.account.refresh_from_db()
+        assert proposal.account.tier == ""
+
+
+def test_a_person_can_propose_with_a_reason(proposals, am_lead):
+    account = proposals["LOW"].account
+    proposal = services.tier_propose(
+        account=account, tier="key", reason="New group contract", actor=am_lead
+    )
+    assert proposal.status == ProposalStatus.PENDING and proposal.proposed_by == am_lead
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"tier_rules": [{"tier": "a", "abc": "A"}]}, "tier_rules"),
+        ({"tier_rules": [{"tier": "a", "min_value_score": "high"}, {"tier": "b"}]}, "tier_rules"),
+        ({"tier_rules": [{"tier": "a", "colour": "red"}, {"tier": "b"}]}, "tier_rules"),
+        ({"tier_rules": [{"tier": "a"}, {"tier": "a"}]}, "tier_rules"),
+        ({"value_weights": {"margin": -1}}, "value_weights"),
+        ({"value_weights": {"luck": 1}}, "value_weights"),
+        ({"abc_a_cutoff": 0.9, "abc_b_cutoff": 0.85}, "abc_b_cutoff"),
+    ],
+)
+def test_bad_configuration_is_refused_with_a_clear_field_error(director, data, field):
+    with pytest.raises(ValidationError) as error:
+        services.scoring_config_update(actor=director, data=data)
+    assert field in error.value.message_dict
+
+
+def test_configured_tiers_drive_the_proposals(director, account_make):
+    services.scoring_config_update(
+        actor=director,
+        data={
+            "tier_rules": [
+                {"tier": "gold", "label_en": "Gold", "label_zh": "金牌", "min_margin": 500},
+                {"tier": "silver", "label_en": "Silver", "label_zh": "银牌"},
+            ]
+        },
+    )
+    orders_add(account_make(code="G"), [("2025-03-01", 2000, 1000)])
+    orders_add(account_make(code="S"), [("2025-03-01", 200, 100)])
+    services.scoring_run(as_of=dt.date(2025, 12, 31), with_clv=False)
+    tiers = dict(TierProposal.objects.values_list("account__code", "to_tier"))
+    assert tiers == {"G": "gold", "S": "silver"}
+    reason = TierProposal.objects.get(account__code="G").reason
+    assert "1,000.0 ≥ 500" in reason
+
+
+def test_strategic_criteria_raise_the_value_score(account_make, director):
+    plain, strategic = account_make(code="P"), account_make(code="S")
+    for account in (plain, strategic):
+        orders_add(account, [("2025-03-01", 1000, 500)])
+    services.strategic_profile_save(
+        account=strategic, data={"strategic_project": 5, "market_influence": 5}, actor=director
+    )
+    run = services.scoring_run(as_of=dt.date(2025, 12, 31), with_clv=False)
+    scores = {s.account_id: s for s in run.scores.all()}
+    assert scores[strategic.pk].value_score > scores[plain.pk].value_score
+    with pytest.raises(ValidationError):
+        services.strategic_profile_save(account=plain, data={"market_influence": 9}, actor=director)
