@@ -2,9 +2,12 @@
 
 import logging
 import time
+import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -118,3 +121,34 @@ def import_run_record(*, run: ImportRun, report: ImportReport) -> None:
         message=report.file_error,
         finished_at=timezone.now(),
     )
+
+
+def import_upload_start(
+    *,
+    user: User,
+    upload: UploadedFile,
+    kind: str,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    create_accounts: bool = False,
+) -> ImportRun:
+    """Keep an uploaded file on disk, record its run and queue the import task."""
+    from kam.ledger.tasks import import_run_task
+
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = folder / f"{uuid.uuid4().hex}-{Path(upload.name or 'upload').name[-80:]}"
+    with stored.open("wb") as target:
+        for chunk in upload.chunks():
+            target.write(chunk)
+    run = import_run_create(
+        user=user,
+        kind=kind,
+        file_name=upload.name or stored.name,
+        stored_path=str(stored),
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        create_accounts=create_accounts,
+    )
+    transaction.on_commit(lambda: import_run_task.enqueue(run.pk))
+    return run
