@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--archived", action="store_true", help="archived accounts only")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        output: Path = options["output"]
+        output = Path(options["output"])
         if not output.name.lower().endswith((".csv", ".xlsx", ".csv.gz")):
             raise CommandError("--output must end in .csv, .csv.gz or .xlsx")
         if options["username"]:
