@@ -10,3 +10,4 @@ class ServiceConfig(AppConfig):
         (_("Service analytics"), "service:analytics"),
     ]
     periodic_tasks = [("kam.service.tasks.sla_check_task", 300)]
+    profile_panels = ["kam.service.panels.account_tickets_panel"]

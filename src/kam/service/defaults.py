@@ -63,3 +63,32 @@ def default_levels() -> list[dict]:
         for ticket_type in TYPES
         for priority in PRIORITIES
     ]
+
+
+WEEK = [[["09:00", "12:00"], ["13:00", "18:00"]]] * 5 + [[], []]
+
+
+def seed(config_model, day_model, tier_model, level_model, policy_model) -> None:  # noqa: ANN001
+    """Create whatever default rows are missing (the data migration; tests after a flush).
+
+    Takes the model classes so the migration can pass its historical models.
+    """
+    from kam.lib.holidays_cn import available_years, load_china_calendar
+
+    if not config_model.objects.exists():
+        config_model.objects.create(time_zone="Asia/Shanghai", weekly_hours=WEEK)
+    if not day_model.objects.exists():
+        years = [year for year in (2025, 2026) if year in available_years()]
+        holidays, workdays = load_china_calendar(years)
+        day_model.objects.bulk_create(
+            [day_model(day=day, kind="holiday", note="") for day in sorted(holidays)]
+            + [day_model(day=day, kind="workday", note="调休") for day in sorted(workdays)],
+            ignore_conflicts=True,
+        )
+    for tier, options in TIER_OPTIONS.items():
+        tier_model.objects.get_or_create(tier=tier, defaults=options)
+    level_model.objects.bulk_create(
+        [level_model(**row) for row in default_levels()], ignore_conflicts=True
+    )
+    if not policy_model.objects.exists():
+        policy_model.objects.create(warn_percent=80, director_after_hours=8)

@@ -10,6 +10,7 @@ import pytest
 
 from kam.customers.models import Account
 from kam.service import services
+from kam.service.defaults import seed
 from kam.service.models import ServiceLevel, Ticket
 from kam.users.models import User
 
@@ -26,6 +27,20 @@ def level_set(
 ) -> None:
     ServiceLevel.objects.filter(tier=tier, ticket_type=ticket_type, priority=priority).update(
         first_response_hours=Decimal(str(response)), resolution_hours=Decimal(str(resolution))
+    )
+
+
+@pytest.fixture(autouse=True)
+def service_defaults(db: Any) -> None:
+    """The seeded calendar and service levels, back if a transactional test flushed them."""
+    from kam.service import models
+
+    seed(
+        models.BusinessCalendarConfig,
+        models.CalendarDay,
+        models.ServiceTier,
+        models.ServiceLevel,
+        models.EscalationPolicy,
     )
 
 
