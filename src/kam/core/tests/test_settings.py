@@ -28,7 +28,11 @@ def test_list_setting_splits_on_commas(monkeypatch):
 
 
 def _django(args, env_extra, tmp_path):
-    env = {key: value for key, value in os.environ.items() if key != "KAM_DATABASE_URL"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"KAM_DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update({"KAM_DATA_DIR": str(tmp_path), **env_extra})
     return subprocess.run(
         [sys.executable, "-m", "django", *args, "--settings=kam.settings"],

@@ -1,12 +1,8 @@
 """The profile card in a real browser: sign in, switch to 中文, search, edit a contact."""
 
-import os
-
 import pytest
 
 from kam.customers import services
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -18,11 +14,15 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def browser_page():
+def browser_page(monkeypatch):
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; Django's ORM may still be used.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
         context = browser.new_context(locale="en-US")
         page = context.new_page()
         page.set_default_timeout(15000)
@@ -36,10 +36,14 @@ def browser_page():
 def test_edit_a_contact_on_the_profile_card_and_see_it_on_the_timeline(
     live_server, browser_page, account_make, am_member, director
 ):
-    account = account_make(owner=am_member, legal_name="宁波海润物流有限公司", english_name="Hairun Logistics")
+    account = account_make(
+        owner=am_member, legal_name="宁波海润物流有限公司", english_name="Hairun Logistics"
+    )
     account_make(owner=am_member, legal_name="武汉鼎盛能源有限公司")
     contact = services.contact_create(
-        actor=director, account=account, data={"name": "陈静", "title": "采购经理", "attitude": "neutral"}
+        actor=director,
+        account=account,
+        data={"name": "陈静", "title": "采购经理", "attitude": "neutral"},
     )
     page = browser_page
     page.goto(f"{live_server.url}/login/")
@@ -51,7 +55,7 @@ def test_edit_a_contact_on_the_profile_card_and_see_it_on_the_timeline(
 
     page.click("[data-testid=language-zh-hans]")
     page.wait_for_selector("html[lang=zh-hans]")
-    page.click("nav.menu a[href=\"/customers/\"]")
+    page.click('nav.menu a[href="/customers/"]')
     page.fill("#id_q", "海润")
     page.locator("#account-filters button[type=submit]").click()
     page.wait_for_function("document.querySelectorAll('#account-table tbody tr').length === 1")
