@@ -35,6 +35,10 @@ def tasks_enqueue_due(
     now = now or timezone.now()
     enqueued = []
     for dotted, schedule in periodic_tasks():
+        if isinstance(schedule, str) and dotted not in last_runs:
+            # A daily job waits for its hour: starting the worker is not a reason to run it.
+            last_runs[dotted] = now
+            continue
         if is_due(schedule, last_runs.get(dotted), now):
             import_string(dotted).enqueue()
             last_runs[dotted] = now
