@@ -665,9 +665,15 @@ def import_file(
         try:
             with open_table(path, specs) as table:
                 importer.headers = dict(table.columns)
+                # Absent columns parse to None; only the present ones need parsing per row.
+                present = [spec for spec in specs if spec.name in table.columns]
+                absent = dict.fromkeys(
+                    spec.name for spec in specs if spec.name not in table.columns
+                )
                 for row in table:
                     report.rows += 1
-                    values, errors = parse_row(row, specs)
+                    values, errors = parse_row(row, present)
+                    values.update(absent)
                     errors = errors or importer.check(row, values)
                     if errors:
                         report.add(errors)
