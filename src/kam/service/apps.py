@@ -11,3 +11,4 @@ class ServiceConfig(AppConfig):
     ]
     periodic_tasks = [("kam.service.tasks.sla_check_task", 300)]
     profile_panels = ["kam.service.panels.account_tickets_panel"]
+    demo_builders = ["kam.service.demo.demo_tickets_create"]
