@@ -10,9 +10,12 @@ Documented fallbacks (never NaN on screen, never a crash):
 - Zero or negative totals rank last and count as 0 in every share (class C).
 - One order only: frequency 0; P(alive) is 1 by the model's convention and the
   expected spend is the population mean.
-- CLV model that fails to converge: refit with penalisers 0.001 then 0.01; if that
-  fails too, CLV, P(alive) and expected figures stay empty for the run, the value
-  score uses the remaining components, and the run message says so.
+- CLV model that fails to converge: refit with penalisers 0.001 then 0.01. If BG/NBD
+  still fails, CLV, P(alive) and expected purchases stay empty for the run and the
+  value score uses the remaining components. If Gamma-Gamma fails (or gives q <= 1,
+  an infinite mean spend), the expected order value is the account's own mean repeat
+  spend (the mean spend of all purchase days for one-time buyers) and CLV uses it.
+  The run message says which fallback was taken.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ class ClvSummary:
     recency: np.ndarray
     T: np.ndarray
     monetary: np.ndarray
+    # Revenue and count of all purchase days (for the empirical spend fallback).
+    day_revenue_total: float = 0.0
+    days_total: float = 0.0
 
 
 @dataclass
@@ -74,6 +80,8 @@ def clv_summary(figures: AccountFigures, period: Period) -> ClvSummary:
         recency=(last - first) / unit,
         T=(day_number(figures.as_of) - first) / unit,
         monetary=np.maximum(monetary, 0.0),
+        day_revenue_total=float(figures["purchase_revenue"][index].sum()),
+        days_total=float(purchase_days[index].sum()),
     )
 
 
@@ -118,9 +126,9 @@ def fit_models(
         except clv_model.ModelFitError as error:
             last_error = error
     else:
-        messages.append(f"Gamma-Gamma did not converge ({last_error}); CLV left empty.")
+        messages.append(f"Gamma-Gamma did not converge ({last_error}).")
     if spend is not None and spend.q <= 1.0:
-        messages.append("Gamma-Gamma q <= 1 even with the constraint; CLV left empty.")
+        messages.append("Gamma-Gamma q <= 1 even with the constraint: not used.")
         spend = None
     return transactions, spend, messages
 
@@ -140,10 +148,35 @@ def clv_compute(
     """
     summary = clv_summary(figures, period)
     transactions, spend, messages = fit_models(summary)
+    args = (summary.frequency, summary.recency, summary.T)
+    with np.errstate(all="ignore"):
+        return _clv_predict(
+            transactions,
+            spend,
+            summary,
+            args,
+            horizon_periods,
+            months,
+            annual_discount_rate,
+            period,
+            messages,
+        )
+
+
+def _clv_predict(
+    transactions: clv_model.BetaGeoFit | None,
+    spend: clv_model.GammaGammaFit | None,
+    summary: ClvSummary,
+    args: tuple[np.ndarray, np.ndarray, np.ndarray],
+    horizon_periods: float,
+    months: int,
+    annual_discount_rate: float,
+    period: Period,
+    messages: list[str],
+) -> ClvResult:
     n = summary.index.size
     empty = np.full(n, np.nan)
     p_alive, expected, order_value, value = empty, empty.copy(), empty.copy(), empty.copy()
-    args = (summary.frequency, summary.recency, summary.T)
     if transactions is not None:
         p_alive = clv_model.conditional_probability_alive(transactions, *args)
         expected = clv_model.conditional_expected_number_of_purchases_up_to_time(
@@ -153,17 +186,24 @@ def clv_compute(
         order_value = clv_model.conditional_expected_average_profit(
             spend, summary.frequency, summary.monetary
         )
-    if transactions is not None and spend is not None:
+    elif n:
+        # Empirical fallback: own mean repeat spend, else the mean spend of all purchase days.
+        overall = float(summary.day_revenue_total / max(summary.days_total, 1.0))
+        order_value = np.where(summary.frequency > 0, summary.monetary, overall)
+        messages.append("Expected order value falls back to each account's own mean spend.")
+    if transactions is not None and n:
         monthly = (1.0 + annual_discount_rate) ** (1.0 / 12.0) - 1.0
-        value = clv_model.customer_lifetime_value(
-            transactions,
-            spend,
-            *args,
-            summary.monetary,
-            months=months,
-            discount_rate=monthly,
-            unit="W" if period == "week" else "D",
-        )
+        per_month = clv_model.PERIODS_PER_MONTH["W" if period == "week" else "D"]
+        value = np.zeros(n)
+        previous = np.zeros(n)
+        # Discounted sum of each month's expected purchases times the expected order value
+        # (the convention of clv_model.customer_lifetime_value, usable with the fallback).
+        for month in range(1, months + 1):
+            cumulative = clv_model.conditional_expected_number_of_purchases_up_to_time(
+                transactions, month * per_month, *args
+            )
+            value += order_value * (cumulative - previous) / (1.0 + monthly) ** month
+            previous = cumulative
     return ClvResult(transactions, spend, summary, p_alive, expected, order_value, value, messages)
 
 

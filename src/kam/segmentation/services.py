@@ -209,17 +209,30 @@ def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
 
 
 def _snapshots_update(run: ScoringRun, scored_at: dt.datetime) -> None:
-    """Copy ABC class, scores and CLV of the run onto the accounts in one UPDATE … FROM."""
+    """Copy ABC class, scores and CLV of the run onto the accounts in one UPDATE … FROM.
+
+    Only accounts whose snapshot changes are written (scores rounded to 0.1, CLV to
+    cents), so a nightly re-run over quiet data touches few rows; ``scored_at`` is
+    therefore when the account's snapshot last changed.
+    """
     account_table = Account._meta.db_table
     score_table = AccountScore._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(scored_at)
+    new_values = {
+        "abc_class": "s.abc_class",
+        "value_score": "ROUND(CAST(s.value_score AS NUMERIC), 1)",
+        "potential_score": "ROUND(CAST(s.potential_score AS NUMERIC), 1)",
+        "clv": "ROUND(CAST(s.clv AS NUMERIC), 2)",
+    }
+    assignments = ", ".join(f"{name} = {value}" for name, value in new_values.items())
+    changed = " OR ".join(
+        f"{account_table}.{name} IS DISTINCT FROM {value}" for name, value in new_values.items()
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {account_table} SET abc_class = s.abc_class, value_score = s.value_score,
-            potential_score = s.potential_score, clv = ROUND(CAST(s.clv AS NUMERIC), 2),
-            scored_at = %s
+            f"""UPDATE {account_table} SET {assignments}, scored_at = %s
             FROM {score_table} s
-            WHERE s.account_id = {account_table}.id AND s.run_id = %s""",
+            WHERE s.account_id = {account_table}.id AND s.run_id = %s AND ({changed})""",
             [stamp, run.pk],
         )
 

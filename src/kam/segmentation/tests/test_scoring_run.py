@@ -162,3 +162,17 @@ def test_a_failed_run_is_recorded_with_its_error(five_accounts, monkeypatch):
 
     run = ScoringRun.objects.get()
     assert run.status == RunStatus.FAILED and "ZeroDivisionError" in run.message
+
+
+def test_a_failed_spend_model_falls_back_to_each_accounts_mean_spend(account_make, monkeypatch):
+    random_history([account_make() for _ in range(20)])
+
+    def never_converges(*args, **kwargs):
+        raise clv_model.ModelFitError("did not converge (test)")
+
+    monkeypatch.setattr(clv_model, "fit_gamma_gamma", never_converges)
+    run = services.scoring_run(as_of=AS_OF)
+    assert "own mean spend" in run.message
+    scores = list(AccountScore.objects.filter(run=run, frequency__gt=0))
+    assert scores and all(s.clv is not None and s.clv >= 0 for s in scores)
+    assert all(s.expected_order_value == pytest.approx(s.monetary) for s in scores)
