@@ -227,6 +227,7 @@ class Account(models.Model):
             models.Index(fields=["credit_code"]),
             models.Index(fields=["short_name"]),
             models.Index(fields=["english_name"]),
+            models.Index(fields=["-updated_at"]),
         ]
 
     def __str__(self) -> str:
