@@ -170,7 +170,7 @@ class TierOptionsForm(forms.Form):
 
 
 class PolicyForm(forms.Form):
-    warn_percent = forms.IntegerField(label=_("warn the assignee at (% of the target)"))
+    warn_percent = forms.IntegerField(label=_("warn the assignee at (percent of the target)"))
     director_after_hours = forms.DecimalField(
         label=_("escalate to the director after the breach (working hours)"),
         max_digits=7,

@@ -144,7 +144,9 @@ class ServiceLevel(models.Model):
 class EscalationPolicy(models.Model):
     """When open tickets escalate: a warning at a share of the target, then breach, then director."""
 
-    warn_percent = models.PositiveSmallIntegerField(_("warn assignee at (% of target)"), default=80)
+    warn_percent = models.PositiveSmallIntegerField(
+        _("warn assignee at (percent of target)"), default=80
+    )
     director_after_hours = models.DecimalField(
         _("escalate to director after breach (working hours)"),
         max_digits=7,

@@ -127,7 +127,10 @@ def _due_recompute(ticket: Ticket, calendar: BusinessCalendar, pauses: list | No
 
 def _lock(ticket: Ticket, version: int | None) -> Ticket:
     """Re-read the ticket under a row lock and refuse a stale version."""
-    fresh = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    # of=("self",): lock the ticket row only, not the account joined in for the audit entry.
+    fresh = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("account").get(pk=ticket.pk)
+    )
     if version is not None and fresh.version != int(version):
         fresh.updated_by = User.objects.filter(pk=fresh.updated_by_id).first()
         raise TicketConflict(fresh)
