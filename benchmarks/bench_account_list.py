@@ -37,7 +37,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     demo_accounts_create(count=args.accounts, seed=7)
-    print(f"created {args.accounts:,} accounts (with contacts) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"created {args.accounts:,} accounts (with contacts) in {time.perf_counter() - started:.1f} s"
+    )
     client = Client()
     client.force_login(User.objects.get(username="director"))
     manager = User.objects.get(username="am_li")
