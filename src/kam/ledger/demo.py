@@ -7,8 +7,10 @@ about 8% stop buying at some point (churn); about 2% of lines are returned by
 a credit note linked to the original order; most lines carry a cost.
 """
 
+import csv
 import math
 import random
+import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -67,7 +69,6 @@ def _account_lines(
     rng: random.Random,
     account: Account,
     products: list[tuple[str, str, str, int, float]],
-    product_ids: dict[str, int],
     months: list[date],
     today: date,
 ) -> Iterator[tuple]:
@@ -109,8 +110,8 @@ def _account_lines(
                         Decimal("0.01")
                     )
                 yield (
-                    account.pk, order_no, line_no, day.isoformat(), product_ids[code],
-                    str(quantity), str(revenue), None if cost is None else str(cost), "CNY",
+                    account.code, order_no, line_no, day.isoformat(), code,
+                    str(quantity), str(revenue), "" if cost is None else str(cost), "CNY",
                     channel, rep, "",
                 )  # fmt: skip
                 if rng.random() < 0.02:  # a return, credited a few weeks later
@@ -119,10 +120,10 @@ def _account_lines(
                         returned = max(1, quantity // rng.choice([1, 2, 4]))
                         ratio = Decimal(returned) / Decimal(quantity)
                         yield (
-                            account.pk, f"CN-{order_no}-{line_no}", 1, back.isoformat(),
-                            product_ids[code], str(-returned),
+                            account.code, f"CN-{order_no}-{line_no}", 1, back.isoformat(),
+                            code, str(-returned),
                             str((-revenue * ratio).quantize(Decimal("0.01"))),
-                            None if cost is None else str((-cost * ratio).quantize(Decimal("0.01"))),
+                            "" if cost is None else str((-cost * ratio).quantize(Decimal("0.01"))),
                             "CNY", channel, rep, order_no,
                         )  # fmt: skip
 
@@ -141,20 +142,20 @@ def demo_orders_create(*, accounts: list[Account], seed: int, stdout: Any = None
     """About three years of orders for `accounts` (kam demo's ledger step); returns a summary."""
     rng = random.Random(seed + 1)
     products = _products()
-    product_ids, _created = products_upsert({code: (name, cat) for code, name, cat, *_ in products})
+    products_upsert({code: (name, cat) for code, name, cat, *_ in products})
     today = timezone.localdate()
     months = _month_starts(today)
-    counter = {"lines": 0}
-
-    def lines() -> Iterator[tuple]:
+    count = 0
+    with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as spool:
+        writer = csv.writer(spool)
         for account in accounts:
-            for line in _account_lines(rng, account, products, product_ids, months, today):
-                counter["lines"] += 1
-                yield line
-
-    result = rollups.order_lines_upsert(lines())
+            for line in _account_lines(rng, account, products, months, today):
+                writer.writerow(line)
+                count += 1
+        spool.flush()
+        result = rollups.order_lines_upsert(spool)
     rollups.account_days_refresh(account.pk for account in accounts)
     return (
-        f"Created {result.created} order lines ({counter['lines']} generated) "
+        f"Created {result.created} order lines ({count} generated) "
         f"over {len(months)} months for {len(accounts)} accounts."
     )

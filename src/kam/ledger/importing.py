@@ -14,7 +14,7 @@ Every import runs in two phases, so a bad file changes nothing:
 import csv
 import gzip
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -238,26 +238,13 @@ class _OrderImport(_Import):
         self.audit_created_accounts(created)
         return created
 
-    def _lines(self, account_ids: dict[str, int], product_ids: dict[str, int]) -> Iterator[tuple]:
-        self.spool.seek(0)
-        for line in csv.reader(self.spool):
-            code, order_no, line_no, day, product, qty, revenue, cost, cur, channel, rep, credit = (
-                line
-            )
-            yield (
-                account_ids[code], order_no, int(line_no), day, product_ids.get(product), qty,
-                revenue, cost or None, cur, channel, rep, credit,
-            )  # fmt: skip
-
     def write(self) -> None:
         created_accounts = self._accounts_create() if self.new_accounts else []
         self.report.accounts_created = len(created_accounts)
-        account_ids = dict(self.accounts)
-        for account in created_accounts:
-            account_ids[account.code] = account.pk
-            self.touched.add(account.pk)
-        product_ids, self.report.products_created = products_upsert(self.products)
-        result = rollups.order_lines_upsert(self._lines(account_ids, product_ids))
+        self.touched.update(account.pk for account in created_accounts)
+        _ids, self.report.products_created = products_upsert(self.products)
+        self.spool.flush()
+        result = rollups.order_lines_upsert(self.spool)
         if self.editable is not None and result.moved_from - self.editable:
             raise PermissionDenied(
                 "Some lines of this file belong to orders of accounts outside your portfolio."
@@ -278,9 +265,12 @@ def products_upsert(products: dict[str, tuple[str, str]]) -> tuple[dict[str, int
     codes = list(products)
     existing: dict[str, Product] = {}
     for start in range(0, len(codes), 2000):
-        for product in Product.objects.filter(code__in=codes[start : start + 2000]):
-            existing[product.code] = product
-    new, changed = [], []
+        existing.update(
+            (known.code, known)
+            for known in Product.objects.filter(code__in=codes[start : start + 2000])
+        )
+    new: list[Product] = []
+    changed: list[Product] = []
     for code, (name, category) in products.items():
         product = existing.get(code)
         if product is None:
@@ -310,7 +300,7 @@ def _blank(model_field: models.Field) -> Any:
 
 
 def _model_errors(row: Row, error: ValidationError, columns: dict[str, str]) -> list[RowError]:
-    found = []
+    found: list[RowError] = []
     for name, messages in error.message_dict.items():
         column = columns.get(name, name)
         found.extend(_error(row, column, message) for message in messages)
@@ -339,7 +329,9 @@ class _AccountImport(_Import):
         self.led_teams = _led_team_ids(self.actor)
         self.pending: dict[str, _Pending] = {}
         self.credit_codes: dict[str, int] = {}
-        self.fields = {f.name: f for f in Account._meta.get_fields() if hasattr(f, "attname")}
+        self.fields: dict[str, Any] = {
+            f.name: f for f in Account._meta.get_fields() if hasattr(f, "attname")
+        }
         self.columns = [c.name for c in COLUMNS["accounts"] if not c.read_only]
 
     def check(self, row: Row, v: dict[str, Any]) -> list[RowError]:
@@ -399,7 +391,7 @@ class _AccountImport(_Import):
 
     def finish(self) -> None:
         codes = set(self.existing) | set(self.pending)
-        credit_owners = {}
+        credit_owners: dict[str, str] = {}
         wanted = list(self.credit_codes)
         for start in range(0, len(wanted), 500):
             credit_owners.update(
@@ -428,8 +420,10 @@ class _AccountImport(_Import):
         codes = list(self.pending)
         accounts: dict[str, Account] = {}
         for start in range(0, len(codes), 500):
-            for account in Account.objects.filter(code__in=codes[start : start + 500]):
-                accounts[account.code] = account
+            accounts.update(
+                (known.code, known)
+                for known in Account.objects.filter(code__in=codes[start : start + 500])
+            )
         new: list[Account] = []
         changes: dict[str, dict[str, list[Any]]] = {}
         now = timezone.now()
@@ -512,7 +506,9 @@ class _ContactImport(_Import):
         super().__init__(**kwargs)
         self.accounts: dict[str, int] = dict(Account.objects.values_list("code", "id"))
         self.pending: dict[tuple[int, str], _Pending] = {}
-        self.fields = {f.name: f for f in Contact._meta.get_fields() if hasattr(f, "attname")}
+        self.fields: dict[str, Any] = {
+            f.name: f for f in Contact._meta.get_fields() if hasattr(f, "attname")
+        }
         self.columns = [c.name for c in COLUMNS["contacts"]]
 
     def check(self, row: Row, v: dict[str, Any]) -> list[RowError]:
@@ -523,7 +519,7 @@ class _ContactImport(_Import):
             errors.append(_error(row, "account_code", f"unknown account {code!r}"))
         elif self.editable is not None and account_id not in self.editable:
             errors.append(_error(row, "account_code", f"account {code!r} is not in your portfolio"))
-        key = (account_id, name)
+        key = (account_id or 0, name)  # 0: unknown account, already an error
         if key in self.pending:
             errors.append(_error(row, "name", f"duplicate contact {name!r} at account {code!r}: "
                                  f"already on row {self.pending[key].number}"))  # fmt: skip
@@ -576,11 +572,10 @@ class _ContactImport(_Import):
             existing[(contact.account_id, contact.name)] = contact  # the oldest wins
         new, updated, changes = [], [], {}
         for key, item in self.pending.items():
-            contact = existing.get(key)
-            is_new = contact is None
-            if contact is None:
-                contact = Contact(account_id=key[0], name=key[1])
-                existing[key] = contact
+            is_new = key not in existing
+            if is_new:
+                existing[key] = Contact(account_id=key[0], name=key[1])
+            contact = existing[key]
             diff = {}
             for name, value in item.values.items():
                 old = getattr(contact, name)

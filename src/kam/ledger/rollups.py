@@ -1,28 +1,37 @@
 """Bulk writes of order lines and the per-account daily rollups (AccountDay) kept beside them.
 
-Plain SQL because these run on a million rows: a staging table loaded with COPY
-(PostgreSQL) or executemany (SQLite), then one INSERT … SELECT … ON CONFLICT.
+Plain SQL because these run on a million rows: a staging table loaded from a CSV
+spool with COPY (PostgreSQL) or executemany (SQLite), then one
+INSERT … SELECT … ON CONFLICT.
 Call these inside the caller's transaction.
 """
 
-from collections.abc import Iterable, Iterator
+import csv
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any, TextIO
 
 from django.db import connection
 
-from kam.ledger.models import AccountDay, OrderLine
+from kam.customers.models import Account
+from kam.ledger.models import AccountDay, OrderLine, Product
 
 STAGE = "kam_import_lines"
-# Order of the tuples given to order_lines_upsert.
+# Columns of the CSV spool given to order_lines_upsert (no header row). Accounts and
+# products are named by code; SQL resolves the ids, so no Python runs per row.
+SPOOL_COLUMNS = (
+    "account_code", "order_no", "line_no", "order_date", "product_code", "quantity",
+    "revenue", "cost", "currency", "channel", "sales_rep", "credit_for_order_no",
+)  # fmt: skip
 LINE_COLUMNS = (
     "account_id", "order_no", "line_no", "order_date", "product_id", "quantity", "revenue",
     "cost", "currency", "channel", "sales_rep", "credit_for_order_no",
 )  # fmt: skip
 _STAGE_DDL = f"""
 CREATE TEMPORARY TABLE {STAGE} (
-    account_id bigint NOT NULL, order_no varchar(64) NOT NULL, line_no integer NOT NULL,
-    order_date date NOT NULL, product_id bigint NULL, quantity numeric(18, 4) NOT NULL,
+    account_code varchar(32) NOT NULL, order_no varchar(64) NOT NULL, line_no integer NOT NULL,
+    order_date date NOT NULL, product_code varchar(64) NULL, quantity numeric(18, 4) NOT NULL,
     revenue numeric(18, 2) NOT NULL, cost numeric(18, 2) NULL, currency varchar(3) NOT NULL,
     channel varchar(50) NOT NULL, sales_rep varchar(100) NOT NULL,
     credit_for_order_no varchar(64) NOT NULL
@@ -40,44 +49,43 @@ class UpsertResult:
     moved_from: set[int] = field(default_factory=set)
 
 
-def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _stage_load(cursor: object, rows: Iterable[tuple]) -> int:
-    """Fill the staging table; returns the row count."""
-    count = 0
+def _stage_load(cursor: Any, spool: TextIO) -> int:
+    """Fill the staging table from the CSV spool; returns the row count."""
+    spool.seek(0)
     if connection.vendor == "postgresql":
-        raw = cursor.cursor  # type: ignore[attr-defined]  # psycopg's own cursor, for COPY
-        with raw.copy(f"COPY {STAGE} ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        cursor.execute(f"ANALYZE {STAGE}")  # type: ignore[attr-defined]
-        return count
-    placeholders = ", ".join(["%s"] * len(LINE_COLUMNS))
-    sql = f"INSERT INTO {STAGE} ({', '.join(LINE_COLUMNS)}) VALUES ({placeholders})"
-    for batch in _batches(rows, BATCH):
-        cursor.executemany(sql, batch)  # type: ignore[attr-defined]
-        count += len(batch)
-    return count
+        # Empty CSV fields are NULL for COPY; text columns want '' instead.
+        options = "FORMAT csv, FORCE_NOT_NULL (channel, sales_rep, credit_for_order_no)"
+        with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN WITH ({options})") as copy:
+            while chunk := spool.read(1 << 20):
+                copy.write(chunk)
+        cursor.execute(f"ANALYZE {STAGE}")
+    else:
+        placeholders = ", ".join(["%s"] * len(SPOOL_COLUMNS))
+        sql = f"INSERT INTO {STAGE} VALUES ({placeholders})"
+        rows = csv.reader(spool)
+        while batch := list(islice(rows, BATCH)):
+            cursor.executemany(sql, batch)
+    cursor.execute(f"SELECT COUNT(*) FROM {STAGE}")
+    return cursor.fetchone()[0]
 
 
-def order_lines_upsert(rows: Iterable[tuple]) -> UpsertResult:
+def order_lines_upsert(spool: TextIO) -> UpsertResult:
     """Insert or update order lines keyed by (order_no, line_no); identical lines are not touched.
 
-    Steps: load the rows into a temporary staging table; count the new keys;
-    find accounts that lose a line to another account (their rollups change
-    too); upsert with a WHERE that skips lines whose values are all equal.
+    `spool` is CSV text with SPOOL_COLUMNS, every account and product code existing.
+    Steps: load it into a temporary staging table (COPY on PostgreSQL); count the
+    new keys; find accounts that lose a line to another account (their rollups
+    change too); upsert, resolving codes to ids by join, with a WHERE that skips
+    lines whose values are all equal.
     """
-    table = connection.ops.quote_name(OrderLine._meta.db_table)
+    quote = connection.ops.quote_name
+    table = quote(OrderLine._meta.db_table)
+    accounts, products = quote(Account._meta.db_table), quote(Product._meta.db_table)
     result = UpsertResult()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
         cursor.execute(_STAGE_DDL)
-        total = _stage_load(cursor, rows)
+        total = _stage_load(cursor, spool)
         join = "o.order_no = s.order_no AND o.line_no = s.line_no"
         cursor.execute(
             f"SELECT COUNT(*) FROM {STAGE} s WHERE NOT EXISTS "
@@ -86,16 +94,20 @@ def order_lines_upsert(rows: Iterable[tuple]) -> UpsertResult:
         result.created = cursor.fetchone()[0]
         cursor.execute(
             f"SELECT DISTINCT o.account_id FROM {table} o JOIN {STAGE} s ON {join} "
-            "WHERE o.account_id <> s.account_id"
+            f"JOIN {accounts} a ON a.code = s.account_code WHERE o.account_id <> a.id"
         )
         result.moved_from = {row[0] for row in cursor.fetchall()}
-        columns = ", ".join(LINE_COLUMNS)
         updated = [c for c in LINE_COLUMNS if c not in ("order_no", "line_no")]
         assignments = ", ".join(f"{c} = excluded.{c}" for c in updated)
         differs = " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in updated)
+        cost = "s.cost" if connection.vendor == "postgresql" else "NULLIF(s.cost, '')"
         # "WHERE true" lets SQLite tell the upsert's ON CONFLICT from a join's ON.
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {STAGE} WHERE true "
+            f"INSERT INTO {table} ({', '.join(LINE_COLUMNS)}) "
+            "SELECT a.id, s.order_no, s.line_no, s.order_date, p.id, s.quantity, s.revenue, "
+            f"{cost}, s.currency, s.channel, s.sales_rep, s.credit_for_order_no "
+            f"FROM {STAGE} s JOIN {accounts} a ON a.code = s.account_code "
+            f"LEFT JOIN {products} p ON p.code = s.product_code WHERE true "
             f"ON CONFLICT (order_no, line_no) DO UPDATE SET {assignments} WHERE {differs}"
         )
         written = cursor.rowcount

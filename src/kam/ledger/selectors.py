@@ -64,12 +64,13 @@ def _months_ago(months: int) -> date:
 
 
 def top_products(account: Account, *, limit: int = 10) -> list[dict[str, Any]]:
-    return list(
+    rows = (
         OrderLine.objects.filter(account=account, product__isnull=False)
         .values("product__code", "product__name", "product__category")
         .annotate(revenue=Sum("revenue"), quantity=Sum("quantity"), lines=Count("id"))
         .order_by("-revenue")[:limit]
     )
+    return [dict(row) for row in rows]
 
 
 def account_ledger_summary(account: Account) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -77,11 +78,12 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def template_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
+def template_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponseBase:
     if kind not in KINDS or fmt not in ("csv", "xlsx"):
         raise Http404
     chinese = request.GET.get("lang") == "zh"
     names = headers(kind, chinese=chinese)
+    response: HttpResponseBase
     if fmt == "csv":
         response = StreamingHttpResponse(csv_chunks(names, []), content_type="text/csv")
     else:
@@ -97,11 +99,12 @@ def export_page(request: HttpRequest) -> HttpResponse:
     return render(request, "ledger/export.html", {"form": form, "query": query, "kinds": KINDS})
 
 
-def export_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
+def export_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponseBase:
     if kind not in KINDS or fmt not in ("csv", "xlsx"):
         raise Http404
     accounts = account_list(request.user, AccountFilterForm(request.GET or None).to_filters())
     header, rows = export_rows(kind, accounts)
+    response: HttpResponseBase
     if fmt == "csv":
         response = StreamingHttpResponse(csv_chunks(header, rows), content_type="text/csv")
     else:
