@@ -48,6 +48,7 @@ COLUMNS = [
     "first_purchase_revenue",
 ]
 PROFILE_COLUMNS = COLUMNS[5:12]
+DAY_COLUMNS = {"first_day", "last_day", "first_purchase", "last_purchase"}
 ABC_CODES = ["A", "B", "C"]
 
 
@@ -105,81 +106,124 @@ def _years_back(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def figures_sql(tier_codes: list[str]) -> str:
+def _first_purchase_sql() -> str:
+    """The first purchase day and its revenue in one aggregate: MIN over 'YYYY-MM-DD:revenue'.
+
+    ISO dates have a fixed width, so the smallest text is the first day's (C collation).
+    """
+    if connection.vendor == "postgresql":
+        text = "CAST(d.day AS TEXT) || ':' || CAST(d.revenue AS TEXT)"
+        return f'MIN(CASE WHEN d.revenue > 0 THEN {text} END COLLATE "C")'
+    return "MIN(CASE WHEN d.revenue > 0 THEN d.day || ':' || d.revenue END)"
+
+
+def figures_sql() -> str:
+    money = "DOUBLE PRECISION"
+    return f"""
+SELECT d.account_id,
+  CAST(SUM(d.revenue) AS {money}),
+  CAST(SUM(d.cost) AS {money}),
+  SUM(d.cost_lines),
+  SUM(d.lines),
+  SUM(d.orders),
+  {_day_sql("MIN(d.day)")},
+  {_day_sql("MAX(d.day)")},
+  CAST(SUM(CASE WHEN d.day > %s THEN d.revenue ELSE 0 END) AS {money}),
+  CAST(SUM(CASE WHEN d.day > %s AND d.day <= %s THEN d.revenue ELSE 0 END) AS {money}),
+  SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END),
+  COALESCE({_day_sql("MIN(CASE WHEN d.revenue > 0 THEN d.day END)")}, -1),
+  COALESCE({_day_sql("MAX(CASE WHEN d.revenue > 0 THEN d.day END)")}, -1),
+  CAST(SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS {money}),
+  {_first_purchase_sql()}
+FROM ledger_accountday d
+WHERE d.day <= %s
+GROUP BY d.account_id
+ORDER BY d.account_id
+"""
+
+
+def accounts_sql(tier_codes: list[str]) -> str:
     tier_case = " ".join(f"WHEN %s THEN {i}" for i in range(len(tier_codes)))
     tier_sql = f"CASE a.tier {tier_case} ELSE -1 END" if tier_codes else "-1"
-    money = "DOUBLE PRECISION"
     profile = ", ".join(f"COALESCE(p.{name}, -1)" for name in PROFILE_COLUMNS)
     return f"""
-WITH agg AS (
-  SELECT d.account_id,
-    SUM(d.revenue) AS revenue,
-    SUM(d.cost) AS cost,
-    SUM(d.cost_lines) AS cost_lines,
-    SUM(d.lines) AS lines,
-    SUM(d.orders) AS orders,
-    MIN(d.day) AS first_day,
-    MAX(d.day) AS last_day,
-    SUM(CASE WHEN d.day > %s THEN d.revenue ELSE 0 END) AS revenue_12m,
-    SUM(CASE WHEN d.day > %s AND d.day <= %s THEN d.revenue ELSE 0 END) AS revenue_prev_12m,
-    SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END) AS purchase_days,
-    MIN(CASE WHEN d.revenue > 0 THEN d.day END) AS first_purchase,
-    MAX(CASE WHEN d.revenue > 0 THEN d.day END) AS last_purchase,
-    SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS purchase_revenue
-  FROM ledger_accountday d
-  WHERE d.day <= %s
-  GROUP BY d.account_id
-)
 SELECT a.id,
-  CASE WHEN agg.account_id IS NULL THEN 0 ELSE 1 END,
-  COALESCE(CAST(a.wallet_size AS {money}), -1),
+  COALESCE(CAST(a.wallet_size AS DOUBLE PRECISION), -1),
   {tier_sql},
   CASE a.abc_class WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'C' THEN 2 ELSE -1 END,
-  {profile},
-  COALESCE(CAST(agg.revenue AS {money}), 0),
-  COALESCE(CAST(agg.cost AS {money}), 0),
-  COALESCE(agg.cost_lines, 0),
-  COALESCE(agg.lines, 0),
-  COALESCE(agg.orders, 0),
-  COALESCE({_day_sql("agg.first_day")}, -1),
-  COALESCE({_day_sql("agg.last_day")}, -1),
-  COALESCE(CAST(agg.revenue_12m AS {money}), 0),
-  COALESCE(CAST(agg.revenue_prev_12m AS {money}), 0),
-  COALESCE(agg.purchase_days, 0),
-  COALESCE({_day_sql("agg.first_purchase")}, -1),
-  COALESCE({_day_sql("agg.last_purchase")}, -1),
-  COALESCE(CAST(agg.purchase_revenue AS {money}), 0),
-  COALESCE(CAST(f.revenue AS {money}), 0)
+  {profile}
 FROM customers_account a
-LEFT JOIN agg ON agg.account_id = a.id
-LEFT JOIN ledger_accountday f ON f.account_id = a.id AND f.day = agg.first_purchase
 LEFT JOIN segmentation_accountstrategicprofile p ON p.account_id = a.id
 WHERE a.archived = %s
 ORDER BY a.id
 """
 
 
+AGGREGATE_COLUMNS = [name for name in COLUMNS[12:] if name != "first_purchase_revenue"]
+ACCOUNT_COLUMNS = [
+    "account_id",
+    "wallet_size",
+    "tier_index",
+    "previous_abc_index",
+    *PROFILE_COLUMNS,
+]
+
+
+def _fetch(
+    sql: str, params: list[object], width: int, last_text: bool = False
+) -> tuple[np.ndarray, list]:
+    """Stream a query into a float array (and, if asked, its last column as a list of text)."""
+    chunks: list[np.ndarray] = []
+    texts: list = []
+    # chunked_cursor streams on PostgreSQL (a server-side cursor) instead of buffering.
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            if last_text:
+                texts.extend(row[-1] for row in rows)
+                rows = [row[:-1] for row in rows]
+            chunks.append(np.array(rows, dtype=np.float64).reshape(-1, width))
+    return (np.concatenate(chunks) if chunks else np.zeros((0, width))), texts
+
+
 def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
-    """Figures of every non-archived account from its AccountDay rows up to ``as_of``."""
+    """Figures of every non-archived account from its AccountDay rows up to ``as_of``.
+
+    Two streamed queries (the GROUP BY over the rollups, and the accounts with their
+    strategic criteria), merged on the account id in NumPy.
+    """
     year_ago, two_years_ago = _years_back(as_of, 1), _years_back(as_of, 2)
     params: list[object] = [
         year_ago.isoformat(),
         two_years_ago.isoformat(),
         year_ago.isoformat(),
         as_of.isoformat(),
-        *tier_codes,
-        False,
     ]
-    chunks = []
-    # chunked_cursor streams on PostgreSQL (a server-side cursor) instead of buffering.
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(figures_sql(tier_codes), params)
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            chunks.append(np.array(rows, dtype=np.float64))
-    table = np.concatenate(chunks) if chunks else np.zeros((0, len(COLUMNS)))
-    columns = {name: np.ascontiguousarray(table[:, i]) for i, name in enumerate(COLUMNS)}
-    del table, chunks
+    totals, first_texts = _fetch(figures_sql(), params, 1 + len(AGGREGATE_COLUMNS), last_text=True)
+    accounts, _ = _fetch(accounts_sql(tier_codes), [*tier_codes, False], len(ACCOUNT_COLUMNS))
+    n = accounts.shape[0]
+    columns = {name: np.ascontiguousarray(accounts[:, i]) for i, name in enumerate(ACCOUNT_COLUMNS)}
     columns["account_id"] = columns["account_id"].astype(np.int64)
+    ids = totals[:, 0].astype(np.int64)
+    positions = np.searchsorted(columns["account_id"], ids)
+    # Rollups of archived accounts are not scored.
+    known = positions < n
+    known[known] = columns["account_id"][positions[known]] == ids[known]
+    positions = positions[known]
+    for i, name in enumerate(AGGREGATE_COLUMNS, start=1):
+        column = np.full(n, -1.0 if name in DAY_COLUMNS else 0.0)
+        column[positions] = totals[known, i]
+        columns[name] = column
+    has_orders = np.zeros(n)
+    has_orders[positions] = 1.0
+    columns["has_orders"] = has_orders
+    first_revenue = np.array(
+        [float(text.split(":", 1)[1]) if text else 0.0 for text in first_texts], dtype=np.float64
+    )
+    columns["first_purchase_revenue"] = np.zeros(n)
+    columns["first_purchase_revenue"][positions] = (
+        first_revenue[known] if first_revenue.size else 0.0
+    )
     other_tiers: dict[int, str] = {}
     with connection.cursor() as cursor:
         placeholders = ", ".join(["%s"] * len(tier_codes)) or "''"

@@ -224,7 +224,6 @@ class AccountScore(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "account"], name="account_score_run_account"),
         ]
-        indexes = [models.Index(fields=["account", "run"])]
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.account_id}"

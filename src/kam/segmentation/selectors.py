@@ -26,12 +26,11 @@ def run_latest() -> ScoringRun | None:
 
 
 def account_score_latest(account: Account) -> AccountScore | None:
-    return (
-        AccountScore.objects.filter(account=account, run__status=RunStatus.DONE)
-        .select_related("run")
-        .order_by("-run__started_at", "-run_id")
-        .first()
-    )
+    """The account's score in the latest finished run (found through the (run, account) key)."""
+    run = run_latest()
+    if run is None:
+        return None
+    return AccountScore.objects.filter(run=run, account=account).select_related("run").first()
 
 
 def proposals_pending_of(account: Account) -> QuerySet[TierProposal]:
@@ -82,11 +81,12 @@ def scores_visible_to(
 
 def score_get_for_user(user: User, account_id: int) -> AccountScore:
     """The latest score of an account the user may see (404 otherwise or when not scored)."""
+    run = run_latest()
     scope = roles.account_scope(user, prefix="account__")
-    scores = AccountScore.objects.filter(account_id=account_id, run__status=RunStatus.DONE)
+    scores = AccountScore.objects.filter(run=run, account_id=account_id)
     if scope is not None:
         scores = scores.filter(scope)
-    score = scores.select_related("account", "run").order_by("-run__started_at", "-run_id").first()
+    score = scores.select_related("account", "run").first() if run else None
     if score is None:
         raise Http404("No score for this account")
     return score

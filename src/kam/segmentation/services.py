@@ -172,7 +172,10 @@ def _column_values(name: str, values: np.ndarray) -> list[Any]:
     return out.tolist()
 
 
-def _score_rows(run_id: int, result: scoring.ScoreResult, start: int, stop: int) -> list[tuple]:
+def _score_rows(
+    run_id: int, result: scoring.ScoreResult, start: int, stop: int, *, nan_is_null: bool = False
+) -> list[tuple]:
+    """Rows of AccountScore values; ``nan_is_null`` keeps NaN floats (SQLite stores them as NULL)."""
     columns = result.columns
     count = stop - start
     values = []
@@ -181,7 +184,12 @@ def _score_rows(run_id: int, result: scoring.ScoreResult, start: int, stop: int)
             values.append([run_id] * count)
         elif name == "tier_reason":
             values.append([reason[:300] for reason in result.reasons[start:stop]])
-        elif name == "account_id":
+        elif (
+            name == "account_id"
+            or nan_is_null
+            and name not in _DATE_COLUMNS
+            and columns[name].dtype != object
+        ):
             values.append(columns[name][start:stop].tolist())
         else:
             values.append(_column_values(name, columns[name][start:stop]))
@@ -203,9 +211,8 @@ def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
         placeholders = ", ".join(["%s"] * len(SCORE_COLUMNS))
         sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
         for start in range(0, total, WRITE_BATCH):
-            cursor.executemany(
-                sql, _score_rows(run_id, result, start, min(start + WRITE_BATCH, total))
-            )
+            stop = min(start + WRITE_BATCH, total)
+            cursor.executemany(sql, _score_rows(run_id, result, start, stop, nan_is_null=True))
 
 
 def _snapshots_update(run: ScoringRun, scored_at: dt.datetime) -> None:

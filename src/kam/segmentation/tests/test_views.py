@@ -101,7 +101,7 @@ def test_config_page_saves_and_shows_errors(scored, director, client_for):
     data["tier_rules"] = '[{"tier": "a", "abc": "A"}]'
     response = client.post(reverse("segmentation:config"), data)
     assert response.status_code == 200
-    assert "last rule must have no conditions" in response.content.decode()
+    assert "最后一条规则不能有条件" in response.content.decode()
     from kam.segmentation.services import scoring_config_get
 
     assert scoring_config_get().abc_a_cutoff == 0.7
