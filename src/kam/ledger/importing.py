@@ -399,11 +399,24 @@ class _AccountImport(_Import):
                     "credit_code", "code"
                 )
             )
+        # The group hierarchy after this file: the database's, with the file's changes.
+        parents: dict[str, str] = {}
+        if any("parent_code" in item.refs for item in self.pending.values()):
+            parents = dict(
+                Account.objects.filter(parent__isnull=False).values_list("code", "parent__code")
+            )
+            for code, item in self.pending.items():
+                if "parent_code" in item.refs:
+                    parents[code] = item.refs["parent_code"]
         for code, item in list(self.pending.items()):
             problems = []
             parent = item.refs.get("parent_code")
             if parent and parent not in codes:
                 problems.append(("parent_code", f"unknown parent account {parent!r}"))
+            elif parent and _has_cycle(code, parents):
+                problems.append(
+                    ("parent_code", f"parent {parent!r} would make a cycle in the group")
+                )
             credit = item.values.get("credit_code")
             if credit and credit_owners.get(credit, code) != code:
                 problems.append(
@@ -489,6 +502,18 @@ class _AccountImport(_Import):
             ],
             batch_size=2000,
         )  # fmt: skip
+
+
+def _has_cycle(code: str, parents: dict[str, str]) -> bool:
+    """Whether walking up from `code` comes back to it."""
+    seen = {code}
+    node = parents.get(code)
+    while node:
+        if node in seen:
+            return node == code
+        seen.add(node)
+        node = parents.get(node)
+    return False
 
 
 def _plain(value: Any) -> Any:

@@ -317,3 +317,11 @@ def test_contacts_import_creates_updates_and_links_managers(tmp_path, accounts, 
         kind="contacts", path=write_csv(tmp_path / "c.csv", rows[:3]), actor=director
     )
     assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_accounts_import_refuses_a_cycle_in_the_group(tmp_path, account_make, director):
+    top = account_make(code="T1")
+    account_make(code="T2", parent=top)
+    rows = [["code", "legal_name", "parent_code"], ["T1", "顶层", "T2"]]
+    report = import_file(kind="accounts", path=write_csv(tmp_path / "a.csv", rows), actor=director)
+    assert not report.written and "cycle" in report.errors[0].reason
