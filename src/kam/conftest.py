@@ -43,6 +43,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(_browser_skip_reason, yellow=True, bold=True)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Real hashing costs a second per persona; tests check permissions, not PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def user_make(username: str, role: str, team: Team | None = None) -> User:
     user = User.objects.create_user(
         username=username, password="pw-" + username, role=role, team=team
