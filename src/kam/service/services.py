@@ -496,20 +496,19 @@ def ticket_attachment_add(*, ticket: Ticket, actor: User, upload: UploadedFile) 
     """Attach a file (at most 10 MB)."""
     if upload is None:
         raise ValidationError({"file": _("Choose a file.")})
-    if upload.size > MAX_ATTACHMENT_BYTES:
+    size = upload.size or 0
+    if size > MAX_ATTACHMENT_BYTES:
         raise ValidationError(
             {
                 "file": _("The file is too large (%(size)s MB; at most %(max)s MB).")
-                % {"size": round(upload.size / 1048576, 1), "max": MAX_ATTACHMENT_BYTES // 1048576}
+                % {"size": round(size / 1048576, 1), "max": MAX_ATTACHMENT_BYTES // 1048576}
             }
         )
     if not ticket_may_note(actor, ticket):
         raise PermissionDenied(_("You may not add attachments to this ticket."))
     now = timezone.now()
     name = (upload.name or "file")[-200:]
-    attachment = Attachment(
-        ticket=ticket, name=name, size=upload.size, uploaded_by=actor, uploaded_at=now
-    )
+    attachment = Attachment(ticket=ticket, name=name, size=size, uploaded_by=actor, uploaded_at=now)
     attachment.file.save(name, upload, save=False)
     try:
         attachment.save()
@@ -650,8 +649,8 @@ def _due_levels(
     """(target, level) pairs whose moment has come for this ticket."""
     pauses = pauses_of(ticket)
     elapsed: timedelta | None = None
-    found = []
-    targets = []
+    found: list[tuple[str, str]] = []
+    targets: list[tuple[str, Decimal, datetime, list]] = []
     if ticket.first_responded_at is None and ticket.response_due is not None:
         targets.append(
             (EscalationTarget.RESPONSE, ticket.first_response_hours, ticket.response_due, [])
@@ -674,7 +673,7 @@ def _due_levels(
     return found
 
 
-LEVEL_MESSAGES = {
+LEVEL_MESSAGES: dict[str, str] = {
     EscalationLevel.WARN: gettext_noop(
         "Ticket #%(pk)s (%(account)s) nears its %(target)s deadline %(due)s: %(subject)s"
     ),
