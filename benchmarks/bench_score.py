@@ -66,8 +66,18 @@ def generate(accounts: int, lines: int, seed: int) -> dict[str, np.ndarray]:
     order_index = np.cumsum(new_order) - 1
     line_no = np.arange(lines) - np.flatnonzero(new_order)[order_index] + 1
     n_orders = int(order_index[-1]) + 1
+    # Each account buys within its own active window; about 40% churn after a while.
     span = (END - START).days + 1
-    order_day = rng.integers(0, span, n_orders)
+    first = rng.integers(0, int(span * 0.8), accounts)
+    churned = rng.random(accounts) < 0.4
+    last = np.where(
+        churned,
+        np.minimum(first + rng.exponential(365, accounts).astype(np.int64), span - 1),
+        span - 1,
+    )
+    order_account = line_account[np.flatnonzero(new_order)]
+    window = last[order_account] - first[order_account] + 1
+    order_day = first[order_account] + (rng.random(n_orders) * window).astype(np.int64)
     day = order_day[order_index]
     revenue = np.round(rng.lognormal(6.5, 1.0, lines) * (0.5 + np.sqrt(size[line_account])), 2)
     credit = rng.random(lines) < 0.01
@@ -227,7 +237,7 @@ def alternative(csv_path: Path, result_path: Path) -> None:
     warnings.simplefilter("ignore")
     import pandas as pd
     from lifetimes import BetaGeoFitter, GammaGammaFitter
-    from lifetimes.utils import summary_data_from_transaction_data
+    from lifetimes.utils import ConvergenceError, summary_data_from_transaction_data
 
     lines = pd.read_csv(
         csv_path, dtype={"account_code": str, "order_no": str}, parse_dates=["order_date"]
@@ -295,11 +305,24 @@ def alternative(csv_path: Path, result_path: Path) -> None:
         freq="D",
         freq_multiplier=7,
     )
-    bgf = BetaGeoFitter(penalizer_coef=0.0).fit(
-        summary["frequency"], summary["recency"], summary["T"]
-    )
+    # As kam does (and as lifetimes' error message advises): retry with a small penaliser.
+    for penalizer in (0.0, 0.001, 0.01):
+        try:
+            bgf = BetaGeoFitter(penalizer_coef=penalizer).fit(
+                summary["frequency"], summary["recency"], summary["T"]
+            )
+            break
+        except ConvergenceError:
+            continue
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-    ggf = GammaGammaFitter(penalizer_coef=0.0).fit(repeat["frequency"], repeat["monetary_value"])
+    for penalizer in (0.0, 0.001, 0.01):
+        try:
+            ggf = GammaGammaFitter(penalizer_coef=penalizer).fit(
+                repeat["frequency"], repeat["monetary_value"]
+            )
+            break
+        except ConvergenceError:
+            continue
     summary["p_alive"] = bgf.conditional_probability_alive(
         summary["frequency"], summary["recency"], summary["T"]
     )

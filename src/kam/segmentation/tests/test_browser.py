@@ -1,0 +1,58 @@
+"""The dashboard in a real browser: charts draw, filtering by region redraws them."""
+
+import datetime as dt
+
+import pytest
+
+from kam.segmentation import services
+from kam.segmentation.tests.helpers import random_history
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        yield page
+        context.close()
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_dashboard_draws_the_charts_and_filters_by_region(
+    live_server, browser_page, account_make, director
+):
+    accounts = [account_make(region="east" if n % 2 else "south") for n in range(20)]
+    random_history(accounts, seed=3)
+    services.scoring_run(as_of=dt.date(2025, 6, 30))
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "director")
+    page.fill("#id_password", "pw-director")
+    page.click("#login-form button[type=submit]")
+    page.goto(f"{live_server.url}/segmentation/")
+    for chart in ("#pareto-chart", "#pyramid-chart", "#matrix-chart"):
+        page.wait_for_selector(f"{chart} canvas")
+    page.select_option("#id_region", "east")
+    page.wait_for_url("**region=east**")
+    page.wait_for_selector("#pareto-chart canvas")
+    assert "NaN" not in page.locator("#dashboard-body").inner_text()
+    assert errors == []

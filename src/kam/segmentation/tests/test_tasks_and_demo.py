@@ -1,0 +1,51 @@
+"""The nightly task, its schedule, `kam score` output and the demo builder."""
+
+import io
+
+import pytest
+from django.apps import apps
+from django.core.management import CommandError, call_command
+
+from kam.segmentation import tasks
+from kam.segmentation.demo import demo_tiers_create
+from kam.segmentation.models import RunStatus, ScoringRun, TierHistory
+from kam.segmentation.tests.helpers import random_history
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+def test_nightly_scoring_is_scheduled_and_runs(immediate_tasks, account_make):
+    config = apps.get_app_config("segmentation")
+    assert ("kam.segmentation.tasks.score_nightly", "daily@02:00") in config.periodic_tasks
+    random_history([account_make() for _ in range(10)])
+    tasks.score_nightly.enqueue()
+    assert ScoringRun.objects.get().status == RunStatus.DONE
+
+
+def test_kam_score_prints_the_summary(account_make):
+    random_history([account_make() for _ in range(10)])
+    out = io.StringIO()
+    call_command("score", "--as-of", "2025-06-30", stdout=out)
+    text = out.getvalue()
+    assert "Scored 10 accounts as of 2025-06-30" in text
+    assert (
+        "make 80% of the value" in text
+        and "ABC: A" in text
+        and "Tier proposals created: 10" in text
+    )
+
+
+def test_kam_score_rejects_a_bad_date(db):
+    with pytest.raises(CommandError, match="Not a date"):
+        call_command("score", "--as-of", "yesterday")
+
+
+def test_demo_builder_scores_and_approves_initial_tiers(account_make, director):
+    accounts = [account_make() for _ in range(10)]
+    random_history(accounts)
+    summary = demo_tiers_create(accounts=accounts, seed=1)
+    assert "10 initial tiers approved" in summary
+    assert TierHistory.objects.filter(approved_by=director).count() == 10
