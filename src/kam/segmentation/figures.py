@@ -118,6 +118,7 @@ def _first_purchase_sql() -> str:
 
 
 def figures_sql() -> str:
+    """The GROUP BY over the rollups; first and last order are the first and last purchase day."""
     money = "DOUBLE PRECISION"
     return f"""
 SELECT d.account_id,
@@ -126,12 +127,9 @@ SELECT d.account_id,
   SUM(d.cost_lines),
   SUM(d.lines),
   SUM(d.orders),
-  {_day_sql("MIN(d.day)")},
-  {_day_sql("MAX(d.day)")},
   CAST(SUM(CASE WHEN d.day > %s THEN d.revenue ELSE 0 END) AS {money}),
   CAST(SUM(CASE WHEN d.day > %s AND d.day <= %s THEN d.revenue ELSE 0 END) AS {money}),
   SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END),
-  COALESCE({_day_sql("MIN(CASE WHEN d.revenue > 0 THEN d.day END)")}, -1),
   COALESCE({_day_sql("MAX(CASE WHEN d.revenue > 0 THEN d.day END)")}, -1),
   CAST(SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS {money}),
   {_first_purchase_sql()}
@@ -159,7 +157,18 @@ ORDER BY a.id
 """
 
 
-AGGREGATE_COLUMNS = [name for name in COLUMNS[12:] if name != "first_purchase_revenue"]
+AGGREGATE_COLUMNS = [
+    "revenue",
+    "cost",
+    "cost_lines",
+    "lines",
+    "orders",
+    "revenue_12m",
+    "revenue_prev_12m",
+    "purchase_days",
+    "last_purchase",
+    "purchase_revenue",
+]
 ACCOUNT_COLUMNS = [
     "account_id",
     "wallet_size",
@@ -217,13 +226,24 @@ def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
     has_orders = np.zeros(n)
     has_orders[positions] = 1.0
     columns["has_orders"] = has_orders
-    first_revenue = np.array(
-        [float(text.split(":", 1)[1]) if text else 0.0 for text in first_texts], dtype=np.float64
-    )
-    columns["first_purchase_revenue"] = np.zeros(n)
-    columns["first_purchase_revenue"][positions] = (
-        first_revenue[known] if first_revenue.size else 0.0
-    )
+    # 'YYYY-MM-DD:revenue' of the first purchase day (None without a purchase).
+    first_day = np.full(ids.size, -1.0)
+    first_revenue = np.zeros(ids.size)
+    bought = np.array([text is not None for text in first_texts], dtype=bool)
+    if bought.any():
+        texts = [text for text in first_texts if text is not None]
+        days = np.array([text[:10] for text in texts], dtype="datetime64[D]")
+        first_day[bought] = days.astype(np.int64)
+        first_revenue[bought] = [float(text[11:]) for text in texts]
+    for name, values, empty in (
+        ("first_purchase", first_day, -1.0),
+        ("first_purchase_revenue", first_revenue, 0.0),
+    ):
+        column = np.full(n, empty)
+        column[positions] = values[known]
+        columns[name] = column
+    columns["first_day"] = columns["first_purchase"]
+    columns["last_day"] = columns["last_purchase"]
     other_tiers: dict[int, str] = {}
     with connection.cursor() as cursor:
         placeholders = ", ".join(["%s"] * len(tier_codes)) or "''"

@@ -385,8 +385,9 @@ def scores_compute(
         "value": value,
         "orders": figures["orders"],
         "purchase_days": figures["purchase_days"],
-        "first_order": np.where(has_orders, figures["first_day"], np.nan),
-        "last_order": np.where(has_orders, figures["last_day"], np.nan),
+        # First and last purchase day (a day with positive net revenue).
+        "first_order": np.where(figures["first_day"] >= 0, figures["first_day"], np.nan),
+        "last_order": np.where(figures["last_day"] >= 0, figures["last_day"], np.nan),
         "revenue_12m": figures["revenue_12m"],
         "growth_12m": growth,
         "recency_days": recency_days,

@@ -39,7 +39,8 @@ def test_sql_figures_match_a_plain_python_computation(account_make):
             "purchase_days": len(purchase_days),
             "first_purchase": figures.day_number(purchase_days[0]) if purchase_days else -1,
             "last_purchase": figures.day_number(purchase_days[-1]) if purchase_days else -1,
-            "first_day": figures.day_number(min(by_day)) if by_day else -1,
+            "first_day": figures.day_number(purchase_days[0]) if purchase_days else -1,
+            "last_day": figures.day_number(purchase_days[-1]) if purchase_days else -1,
             "purchase_revenue": sum(by_day[d] for d in purchase_days),
             "first_purchase_revenue": by_day[purchase_days[0]] if purchase_days else 0,
         }
