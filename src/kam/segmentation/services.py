@@ -207,6 +207,8 @@ def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
                 for start in range(0, total, WRITE_BATCH):
                     for row in _score_rows(run_id, result, start, min(start + WRITE_BATCH, total)):
                         copy.write_row(row)
+            # Fresh statistics, so the joins below plan for a million rows, not a guess.
+            cursor.execute(f"ANALYZE {table}")
             return
         placeholders = ", ".join(["%s"] * len(SCORE_COLUMNS))
         sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
@@ -264,17 +266,22 @@ def _proposals_write(run: ScoringRun, now: dt.datetime) -> int:
                 run.pk,
             ],
         )
+        # The pending proposals are read once (materialised) before inserting into the same
+        # table, so the anti-join never rescans the rows being inserted.
         cursor.execute(
-            f"""INSERT INTO {proposal_table} (account_id, from_tier, to_tier, reason, run_id,
+            f"""WITH pending AS MATERIALIZED (
+              SELECT account_id, to_tier FROM {proposal_table} WHERE status = %s)
+            INSERT INTO {proposal_table} (account_id, from_tier, to_tier, reason, run_id,
               created_at, status, decision_note)
             SELECT s.account_id, s.current_tier, s.proposed_tier, s.tier_reason, %s, %s, %s, ''
             FROM {score_table} s
-            WHERE s.run_id = %s AND s.proposed_tier <> s.current_tier AND NOT EXISTS (
-              SELECT 1 FROM {proposal_table} p WHERE p.account_id = s.account_id
-              AND p.status = %s AND p.to_tier = s.proposed_tier)""",
-            [run.pk, stamp, ProposalStatus.PENDING, run.pk, ProposalStatus.PENDING],
+            LEFT JOIN pending p ON p.account_id = s.account_id AND p.to_tier = s.proposed_tier
+            WHERE s.run_id = %s AND s.proposed_tier <> s.current_tier AND p.account_id IS NULL""",
+            [ProposalStatus.PENDING, run.pk, stamp, ProposalStatus.PENDING, run.pk],
         )
-        return max(cursor.rowcount, 0)
+        # (rowcount is not reported for WITH … INSERT on SQLite.)
+        cursor.execute(f"SELECT COUNT(*) FROM {proposal_table} WHERE run_id = %s", [run.pk])
+        return int(cursor.fetchone()[0])
 
 
 def _old_scores_delete(run: ScoringRun) -> None:
