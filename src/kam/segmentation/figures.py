@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.db import connection
@@ -179,7 +180,7 @@ ACCOUNT_COLUMNS = [
 
 
 def _fetch(
-    sql: str, params: list[object], width: int, last_text: bool = False
+    sql: str, params: list[Any], width: int, last_text: bool = False
 ) -> tuple[np.ndarray, list]:
     """Stream a query into a float array (and, if asked, its last column as a list of text)."""
     chunks: list[np.ndarray] = []
@@ -202,7 +203,7 @@ def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
     strategic criteria), merged on the account id in NumPy.
     """
     year_ago, two_years_ago = _years_back(as_of, 1), _years_back(as_of, 2)
-    params: list[object] = [
+    params: list[Any] = [
         year_ago.isoformat(),
         two_years_ago.isoformat(),
         year_ago.isoformat(),

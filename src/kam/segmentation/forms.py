@@ -79,7 +79,9 @@ class TierForm(forms.Form):
 
     def __init__(self, *args: Any, labels: dict[str, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tier"].choices = list(labels.items())
+        tier = self.fields["tier"]
+        assert isinstance(tier, forms.ChoiceField)
+        tier.choices = list(labels.items())
 
 
 class ProposalDecisionForm(forms.Form):
@@ -89,5 +91,7 @@ class ProposalDecisionForm(forms.Form):
 
     def __init__(self, *args: Any, proposal_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["proposals"].choices = [(pk, pk) for pk in proposal_ids]
+        proposals = self.fields["proposals"]
+        assert isinstance(proposals, forms.ChoiceField)
+        proposals.choices = [(pk, pk) for pk in proposal_ids]
         self.fields["proposals"].error_messages["required"] = _("Tick at least one proposal.")

@@ -209,7 +209,7 @@ def tiers_propose(
     n = inputs.abc.size
     chosen = np.full(n, -1, dtype=np.int64)
     # Per rule: which accounts match, and the parts of the reason that held.
-    rule_parts: list[list[tuple[str, np.ndarray, str, np.ndarray | None]]] = []
+    rule_parts: list[list[tuple[str, Any, str, Any]]] = []
     for index, rule in enumerate(tier_rules):
         conditions = []
         for key in _conditions(rule):

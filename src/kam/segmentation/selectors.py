@@ -167,7 +167,7 @@ def abc_counts(scores: QuerySet[AccountScore]) -> dict[str, int]:
 def value_potential_points(scores: QuerySet[AccountScore], limit: int = 2000) -> list[list[Any]]:
     rows = scores.exclude(value_score__isnull=True).exclude(potential_score__isnull=True)
     return [
-        [round(v, 1), round(p, 1), code, tier]
+        [round(v or 0.0, 1), round(p or 0.0, 1), code, tier]
         for v, p, code, tier in rows.order_by("-value")[:limit].values_list(
             "value_score", "potential_score", "account__code", "account__tier"
         )

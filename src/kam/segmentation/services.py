@@ -178,7 +178,7 @@ def _score_rows(
     """Rows of AccountScore values; ``nan_is_null`` keeps NaN floats (SQLite stores them as NULL)."""
     columns = result.columns
     count = stop - start
-    values = []
+    values: list[list[Any]] = []
     for name in SCORE_COLUMNS:
         if name == "run_id":
             values.append([run_id] * count)

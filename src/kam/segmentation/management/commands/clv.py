@@ -73,7 +73,8 @@ class Command(BaseCommand):
         transactions, spend, messages = scoring.fit_models(summary)
         if transactions is None and spend is None:
             raise CommandError("; ".join(messages))
-        result = scoring.ClvResult(transactions, spend, summary, *([np.empty(0)] * 4))
+        empty = np.empty(0)
+        result = scoring.ClvResult(transactions, spend, summary, empty, empty, empty, empty)
         parameters = scoring.clv_parameters(result, period)
         output = {
             "r": parameters["r"],
