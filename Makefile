@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 	@if [ -n "$$KAM_TEST_POSTGRES" ]; then \
 		echo "== the same suite on PostgreSQL ($${KAM_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/kam_ci}) =="; \
-		KAM_DATABASE_URL=$${KAM_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/kam_ci} $(BIN)/pytest --create-db; \
+		KAM_CONN_MAX_AGE=0 KAM_DATABASE_URL=$${KAM_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/kam_ci} $(BIN)/pytest --create-db; \
 	fi
 
 lint: $(STAMP)
