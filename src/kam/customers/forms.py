@@ -117,6 +117,8 @@ class AccountFilterForm(forms.Form):
             ("-updated", _("Recently updated")),
             ("tier", _("Tier")),
             ("region", _("Region")),
+            ("-value_score", _("Value score, highest first")),
+            ("-clv", _("Lifetime value, highest first")),
         ],
     )
 

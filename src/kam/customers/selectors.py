@@ -93,6 +93,8 @@ SORTS = {
     "-updated": "-updated_at",
     "tier": "tier",
     "region": "region",
+    "-value_score": "-value_score",
+    "-clv": "-clv",
 }
 
 
