@@ -112,9 +112,7 @@ _default_database = f"sqlite:///{DATA_DIR / 'kam.sqlite3'}"
 DATABASE_URL = env_str("KAM_DATABASE_URL", _default_database)
 try:
     DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("KAM_CONN_MAX_AGE", 60)
-        )
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("KAM_CONN_MAX_AGE", 60))
     }
 except ValueError as error:
     raise ImproperlyConfigured(f"KAM_DATABASE_URL is not a database URL: {error}") from error
