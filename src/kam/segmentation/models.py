@@ -179,9 +179,23 @@ class ScoringRun(models.Model):
 class AccountScore(models.Model):
     """All figures and scores of one account in one scoring run."""
 
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores")
+    # Bulk-written snapshot rows: the ids come from the run just created and the accounts
+    # just read, so the database neither re-checks them row by row at commit (one lookup
+    # and row lock per account) nor keeps a run index the unique (run, account) already is.
+    # Deleting a run or an account still deletes its scores (Django's CASCADE).
+    run = models.ForeignKey(
+        ScoringRun,
+        on_delete=models.CASCADE,
+        related_name="scores",
+        db_constraint=False,
+        db_index=False,
+    )
     account = models.ForeignKey(
-        "customers.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+        "customers.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
     revenue = models.FloatField(_("revenue"), default=0)
     margin = models.FloatField(_("gross margin"), null=True, blank=True)
@@ -245,11 +259,16 @@ class ProposalStatus(models.TextChoices):
 class TierProposal(models.Model):
     """A proposed tier change, waiting for a director's decision."""
 
+    # Scoring runs insert one proposal per changed account in bulk; as for AccountScore,
+    # the database does not re-check the ids at commit (Django's CASCADE / SET_NULL still
+    # apply) and the (account, status) index serves account look-ups.
     account = models.ForeignKey(
         "customers.Account",
         verbose_name=_("account"),
         on_delete=models.CASCADE,
         related_name="tier_proposals",
+        db_constraint=False,
+        db_index=False,
     )
     from_tier = models.CharField(_("from tier"), max_length=32, blank=True)
     to_tier = models.CharField(_("to tier"), max_length=32)
@@ -261,6 +280,7 @@ class TierProposal(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="proposals",
+        db_constraint=False,
     )
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -148,19 +148,14 @@ def scoring_config_update(*, actor: User, data: dict[str, Any]) -> ScoringConfig
 # --------------------------------------------------------------------------
 
 
-def _column_values(name: str, values: np.ndarray) -> list[Any]:
-    """A column as Python values, NaN as None (NULL), dates as ISO text."""
+def _column_values(name: str, values: np.ndarray, *, date_objects: bool = False) -> list[Any]:
+    """A column as Python values, NaN as None (NULL), dates as ISO text (or ``date`` objects)."""
     if values.dtype == object:
         return values.tolist()
     missing = ~np.isfinite(values)
     if name in _DATE_COLUMNS:
-        text = (
-            np.where(missing, 0, values)
-            .astype("int64")
-            .astype("datetime64[D]")
-            .astype(str)
-            .astype(object)
-        )
+        days = np.where(missing, 0, values).astype("int64").astype("datetime64[D]")
+        text = days.astype(object) if date_objects else days.astype(str).astype(object)
         text[missing] = None
         return text.tolist()
     if name in _INTEGER_COLUMNS:
@@ -173,9 +168,18 @@ def _column_values(name: str, values: np.ndarray) -> list[Any]:
 
 
 def _score_rows(
-    run_id: int, result: scoring.ScoreResult, start: int, stop: int, *, nan_is_null: bool = False
+    run_id: int,
+    result: scoring.ScoreResult,
+    start: int,
+    stop: int,
+    *,
+    nan_is_null: bool = False,
+    date_objects: bool = False,
 ) -> list[tuple]:
-    """Rows of AccountScore values; ``nan_is_null`` keeps NaN floats (SQLite stores them as NULL)."""
+    """Rows of AccountScore values; ``nan_is_null`` keeps NaN floats (SQLite stores them as NULL).
+
+    ``date_objects`` gives dates as ``datetime.date`` (for PostgreSQL's binary COPY).
+    """
     columns = result.columns
     count = stop - start
     values: list[list[Any]] = []
@@ -192,20 +196,40 @@ def _score_rows(
         ):
             values.append(columns[name][start:stop].tolist())
         else:
-            values.append(_column_values(name, columns[name][start:stop]))
+            values.append(
+                _column_values(name, columns[name][start:stop], date_objects=date_objects)
+            )
     return list(zip(*values, strict=True))
 
 
+def _copy_types() -> list[str]:
+    """PostgreSQL type names of SCORE_COLUMNS, for the binary COPY."""
+    names = {"bigint": "int8", "integer": "int4", "smallint": "int2", "double precision": "float8"}
+    types = []
+    for column in SCORE_COLUMNS:
+        field = AccountScore._meta.get_field(column.removesuffix("_id"))
+        db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+        types.append("varchar" if db_type.startswith("varchar") else names.get(db_type, db_type))
+    return types
+
+
 def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
-    """Insert the run's AccountScore rows: COPY on PostgreSQL, executemany on SQLite."""
+    """Insert the run's AccountScore rows: binary COPY on PostgreSQL, executemany on SQLite.
+
+    (Binary COPY, with the column types given, is about ten times faster than text COPY,
+    whose cost is formatting every float as text.)
+    """
     table = AccountScore._meta.db_table
     names = ", ".join(SCORE_COLUMNS)
     total = len(result.reasons)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            sql = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
+            with cursor.cursor.copy(sql) as copy:
+                copy.set_types(_copy_types())
                 for start in range(0, total, WRITE_BATCH):
-                    for row in _score_rows(run_id, result, start, min(start + WRITE_BATCH, total)):
+                    stop = min(start + WRITE_BATCH, total)
+                    for row in _score_rows(run_id, result, start, stop, date_objects=True):
                         copy.write_row(row)
             # Fresh statistics, so the joins below plan for a million rows, not a guess.
             cursor.execute(f"ANALYZE {table}")
