@@ -236,17 +236,38 @@ def tiers_propose(
     rule_text = _("Rule %(n)s (%(tier)s): %(why)s")
     fallback_text = _("no other rule matched")
     labels = {key: str(label) for key, (_attribute, label) in _CONDITION_FIELDS.items()}
-    reasons = []
-    for position in range(n):
-        index = int(chosen[position])
-        parts = []
-        for key, held, threshold, values in rule_parts[index]:
-            if not held[position]:
-                continue
-            if key == "abc":
-                parts.append(abc_text % {"abc": inputs.abc[position]})
-            else:
-                parts.append(f"{labels[key]} {values[position]:,.1f} ≥ {threshold}")  # type: ignore[index]
-        why = "; ".join(parts) if parts else fallback_text
-        reasons.append(rule_text % {"n": index + 1, "tier": tier_rules[index]["tier"], "why": why})
+    reasons: list[str] = [""] * n
+    # Accounts with the same rule and the same conditions held share the reason's shape:
+    # build each group's texts column by column instead of account by account.
+    for index, conditions in enumerate(rule_parts):
+        members = np.flatnonzero(chosen == index)
+        if not members.size:
+            continue
+        pattern = np.zeros(members.size, dtype=np.int64)
+        for bit, (_key, held, _threshold, _values) in enumerate(conditions):
+            pattern |= held[members].astype(np.int64) << bit
+        for shape in np.unique(pattern).tolist():
+            group = members[pattern == shape]
+            columns: list[list[str]] = []
+            for bit, (key, _held, threshold, values) in enumerate(conditions):
+                if not shape >> bit & 1:
+                    continue
+                if key == "abc":
+                    texts = {
+                        abc: abc_text % {"abc": abc} for abc in set(inputs.abc[group].tolist())
+                    }
+                    columns.append([texts[abc] for abc in inputs.abc[group].tolist()])
+                else:
+                    label = labels[key]
+                    columns.append(
+                        [f"{label} {value:,.1f} ≥ {threshold}" for value in values[group].tolist()]  # type: ignore[index]
+                    )
+            whys = (
+                map("; ".join, zip(*columns, strict=True))
+                if columns
+                else [fallback_text] * group.size
+            )
+            tier = tier_rules[index]["tier"]
+            for position, why in zip(group.tolist(), whys, strict=True):
+                reasons[position] = rule_text % {"n": index + 1, "tier": tier, "why": why}
     return chosen, reasons
