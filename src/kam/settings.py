@@ -155,7 +155,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("KAM_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
-USE_THOUSAND_SEPARATOR = True
+USE_THOUSAND_SEPARATOR = False  # ids stay plain; amounts use |money or |intcomma
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -211,3 +211,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("KAM_LOG_LEVEL", "WARNING")},
 }
+
+# Local number formats (grouped thousands in Chinese too), see kam/formats/.
+FORMAT_MODULE_PATH = ["kam.formats"]
