@@ -111,16 +111,28 @@ def _first_purchase_sql() -> str:
     """The first purchase day and its revenue in one aggregate: MIN over 'YYYY-MM-DD:revenue'.
 
     ISO dates have a fixed width, so the smallest text is the first day's (C collation).
+    PostgreSQL only: SQLite reads them with FIRST_PURCHASES_SQLITE (building the text
+    is a third of its GROUP BY).
     """
-    if connection.vendor == "postgresql":
-        text = "CAST(d.day AS TEXT) || ':' || CAST(d.revenue AS TEXT)"
-        return f'MIN(CASE WHEN d.revenue > 0 THEN {text} END COLLATE "C")'
-    return "MIN(CASE WHEN d.revenue > 0 THEN d.day || ':' || d.revenue END)"
+    text = "CAST(d.day AS TEXT) || ':' || CAST(d.revenue AS TEXT)"
+    return f',\n  MIN(CASE WHEN d.revenue > 0 THEN {text} END COLLATE "C")'
+
+
+# SQLite: with exactly one MIN() in the query, a bare column (revenue) comes from the row
+# holding the minimum (documented SQLite behaviour), here the first purchase day.
+FIRST_PURCHASES_SQLITE = """
+SELECT account_id, revenue, MIN(day)
+FROM ledger_accountday
+WHERE revenue > 0 AND day <= %s
+GROUP BY account_id
+ORDER BY account_id
+"""
 
 
 def figures_sql() -> str:
     """The GROUP BY over the rollups; first and last order are the first and last purchase day."""
     money = "DOUBLE PRECISION"
+    first = _first_purchase_sql() if connection.vendor == "postgresql" else ""
     return f"""
 SELECT d.account_id,
   CAST(SUM(d.revenue) AS {money}),
@@ -132,8 +144,7 @@ SELECT d.account_id,
   CAST(SUM(CASE WHEN d.day > %s AND d.day <= %s THEN d.revenue ELSE 0 END) AS {money}),
   SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END),
   COALESCE({_day_sql("MAX(CASE WHEN d.revenue > 0 THEN d.day END)")}, -1),
-  CAST(SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS {money}),
-  {_first_purchase_sql()}
+  CAST(SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS {money}){first}
 FROM ledger_accountday d
 WHERE d.day <= %s
 GROUP BY d.account_id
@@ -196,11 +207,25 @@ def _fetch(
     return (np.concatenate(chunks) if chunks else np.zeros((0, width))), texts
 
 
+def _first_purchases_parse(texts: list) -> tuple[np.ndarray, np.ndarray]:
+    """Day number and revenue from 'YYYY-MM-DD:revenue' texts (None without a purchase)."""
+    first_day = np.full(len(texts), -1.0)
+    first_revenue = np.zeros(len(texts))
+    bought = np.array([text is not None for text in texts], dtype=bool)
+    if bought.any():
+        present = [text for text in texts if text is not None]
+        days = np.array([text[:10] for text in present], dtype="datetime64[D]")
+        first_day[bought] = days.astype(np.int64)
+        first_revenue[bought] = [float(text[11:]) for text in present]
+    return first_day, first_revenue
+
+
 def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
     """Figures of every non-archived account from its AccountDay rows up to ``as_of``.
 
     Two streamed queries (the GROUP BY over the rollups, and the accounts with their
-    strategic criteria), merged on the account id in NumPy.
+    strategic criteria; on SQLite a third for the first purchases), merged on the
+    account id in NumPy.
     """
     year_ago, two_years_ago = _years_back(as_of, 1), _years_back(as_of, 2)
     params: list[Any] = [
@@ -209,7 +234,18 @@ def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
         year_ago.isoformat(),
         as_of.isoformat(),
     ]
-    totals, first_texts = _fetch(figures_sql(), params, 1 + len(AGGREGATE_COLUMNS), last_text=True)
+    width = 1 + len(AGGREGATE_COLUMNS)
+    if connection.vendor == "postgresql":
+        totals, first_texts = _fetch(figures_sql(), params, width, last_text=True)
+        first_day, first_revenue = _first_purchases_parse(first_texts)
+    else:
+        totals, _ = _fetch(figures_sql(), params, width)
+        firsts, days = _fetch(FIRST_PURCHASES_SQLITE, [as_of.isoformat()], 2, last_text=True)
+        first_day = np.full(totals.shape[0], -1.0)
+        first_revenue = np.zeros(totals.shape[0])
+        at = np.searchsorted(totals[:, 0], firsts[:, 0])
+        first_day[at] = np.array(days, dtype="datetime64[D]").astype(np.int64)
+        first_revenue[at] = firsts[:, 1]
     accounts, _ = _fetch(accounts_sql(tier_codes), [*tier_codes, False], len(ACCOUNT_COLUMNS))
     n = accounts.shape[0]
     columns = {name: np.ascontiguousarray(accounts[:, i]) for i, name in enumerate(ACCOUNT_COLUMNS)}
@@ -227,15 +263,6 @@ def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
     has_orders = np.zeros(n)
     has_orders[positions] = 1.0
     columns["has_orders"] = has_orders
-    # 'YYYY-MM-DD:revenue' of the first purchase day (None without a purchase).
-    first_day = np.full(ids.size, -1.0)
-    first_revenue = np.zeros(ids.size)
-    bought = np.array([text is not None for text in first_texts], dtype=bool)
-    if bought.any():
-        texts = [text for text in first_texts if text is not None]
-        days = np.array([text[:10] for text in texts], dtype="datetime64[D]")
-        first_day[bought] = days.astype(np.int64)
-        first_revenue[bought] = [float(text[11:]) for text in texts]
     for name, values, empty in (
         ("first_purchase", first_day, -1.0),
         ("first_purchase_revenue", first_revenue, 0.0),
