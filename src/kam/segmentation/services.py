@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -318,6 +319,59 @@ def _old_scores_delete(run: ScoringRun) -> None:
     AccountScore.objects.exclude(run_id__in=[run.pk, *keep]).delete()
 
 
+def _scoring_compute_and_write(
+    run: ScoringRun, as_of: dt.date, config: ScoringConfig, with_clv: bool, step: Progress
+) -> tuple[scoring.ScoreResult, int]:
+    """Figures, computation and the bulk writes of one run; returns the result and proposals."""
+    step("figures")
+    tier_codes = [rule["tier"] for rule in config.tier_rules]
+    account_figures = figures.account_figures(as_of, tier_codes)
+    step("costs")
+    service_costs = costs.cost_to_serve_sources(as_of)
+    step("models")
+    result = scoring.scores_compute(
+        account_figures, config=config, service_costs=service_costs, with_clv=with_clv
+    )
+    future = figures.future_days_count(as_of)
+    if future:
+        result.summary["messages"].append(
+            f"{future} account-days dated after {as_of} were left out."
+        )
+    del account_figures
+    step("write")
+    now = timezone.now()
+    with transaction.atomic():
+        _scores_write(run.pk, result)
+        _snapshots_update(run, now)
+        created = _proposals_write(run, now)
+    return result, created
+
+
+SQLITE_CACHE_KB = 256 * 1024
+
+
+@contextmanager
+def _sqlite_big_cache() -> Iterator[None]:
+    """SQLite: a 256 MB page cache (allocated only as pages are touched) for the run.
+
+    With the default 2 MB, the one transaction writing a score row, a snapshot and a
+    proposal per account spills and re-reads index pages; measured 0.2-1 s less per
+    100,000 accounts.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
 def scoring_run(
     *,
     as_of: dt.date | None = None,
@@ -338,27 +392,8 @@ def scoring_run(
     run = ScoringRun.objects.create(as_of=as_of, started_by=actor)
     started = time.monotonic()
     try:
-        step("figures")
-        tier_codes = [rule["tier"] for rule in config.tier_rules]
-        account_figures = figures.account_figures(as_of, tier_codes)
-        step("costs")
-        service_costs = costs.cost_to_serve_sources(as_of)
-        step("models")
-        result = scoring.scores_compute(
-            account_figures, config=config, service_costs=service_costs, with_clv=with_clv
-        )
-        future = figures.future_days_count(as_of)
-        if future:
-            result.summary["messages"].append(
-                f"{future} account-days dated after {as_of} were left out."
-            )
-        del account_figures
-        step("write")
-        now = timezone.now()
-        with transaction.atomic():
-            _scores_write(run.pk, result)
-            _snapshots_update(run, now)
-            created = _proposals_write(run, now)
+        with _sqlite_big_cache():
+            result, created = _scoring_compute_and_write(run, as_of, config, with_clv, step)
         summary = result.summary
         run.accounts = summary["accounts"]
         run.head_count = summary["head_count"]
