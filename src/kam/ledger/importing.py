@@ -11,10 +11,8 @@ Every import runs in two phases, so a bad file changes nothing:
    accounts. Killing the process midway rolls it all back; a re-run completes it.
 """
 
-import csv
 import gzip
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -178,8 +176,8 @@ class _OrderImport(_Import):
         self.seen: dict[int, int] = {}
         self.next_line: dict[str, int] = {}
         self.products: dict[str, tuple[str, str]] = {}
-        self.spool = tempfile.TemporaryFile("w+", newline="", encoding="utf-8")  # noqa: SIM115
-        self.writer = csv.writer(self.spool)
+        self.spool = rollups.LineSpool()
+        self.spool_add = self.spool.add
 
     def check(self, row: Row, v: dict[str, Any]) -> list[RowError]:
         errors: list[RowError] = []
@@ -227,7 +225,7 @@ class _OrderImport(_Import):
             known = self.products.get(product, ("", ""))
             self.products[product] = (v["product_name"] or known[0], v["category"] or known[1])
         quantity, cost = v["quantity"], v["cost"]
-        self.writer.writerow(
+        self.spool_add(
             (
                 code, order_no, line_no, v["order_date"].isoformat(), product,
                 "1" if quantity is None else format(quantity, "f"), format(v["revenue"], "f"),
@@ -302,7 +300,7 @@ class _OrderImport(_Import):
                 self.products[product] = (product_name, category)
             elif (product_name and product_name != known[0]) or (category and category != known[1]):
                 self.products[product] = (product_name or known[0], category or known[1])
-        self.writer.writerow(
+        self.spool_add(
             (
                 code, order_no, line_no, day, product, quantity or "1", revenue, cost,
                 currency or "CNY", channel, sales_rep, credit_for,
@@ -328,7 +326,6 @@ class _OrderImport(_Import):
         self.report.accounts_created = len(created_accounts)
         self.touched.update(account.pk for account in created_accounts)
         _ids, self.report.products_created = products_upsert(self.products)
-        self.spool.flush()
         result = rollups.order_lines_upsert(self.spool)
         if self.editable is not None and result.moved_from - self.editable:
             raise PermissionDenied(

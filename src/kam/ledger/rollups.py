@@ -7,7 +7,10 @@ Call these inside the caller's transaction.
 """
 
 import csv
-from collections.abc import Iterable, Iterator
+import io
+import marshal
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -51,8 +54,57 @@ class UpsertResult:
     moved_from: set[int] = field(default_factory=set)
 
 
-def _stage_load(cursor: Any, spool: TextIO) -> int:
-    """Fill the staging table from the CSV spool; returns the row count."""
+class LineSpool:
+    """Checked order lines (SPOOL_COLUMNS tuples) kept on disk until the write.
+
+    PostgreSQL: CSV text for COPY. SQLite: marshal-dumped batches, handed to
+    executemany as they are, with no CSV formatting and parsing per line.
+    """
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
+        self.batch: list[tuple[Any, ...]] = []
+        self.text: TextIO | None = None
+        if connection.vendor == "postgresql":
+            self.text = io.TextIOWrapper(self.file, encoding="utf-8", newline="")
+            self.add: Callable[[tuple[Any, ...]], Any] = csv.writer(self.text).writerow
+        else:
+            self.add = self._append
+
+    def _append(self, line: tuple[Any, ...]) -> None:
+        self.batch.append(line)
+        if len(self.batch) >= BATCH:
+            self._dump()
+
+    def _dump(self) -> None:
+        # Length-prefixed blobs: marshal.load on a file reads it a few bytes at a time.
+        blob = marshal.dumps(self.batch)
+        self.file.write(len(blob).to_bytes(8, "little"))
+        self.file.write(blob)
+        self.batch = []
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        if self.batch:
+            self._dump()
+        self.file.seek(0)
+        while size := self.file.read(8):
+            yield marshal.loads(self.file.read(int.from_bytes(size, "little")))
+
+    def close(self) -> None:
+        (self.text or self.file).close()
+
+
+def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
+    """Fill the staging table from the spool; returns the row count."""
+    placeholders = ", ".join(["%s"] * len(SPOOL_COLUMNS))
+    if isinstance(spool, LineSpool):
+        if spool.text is None:
+            for batch in spool.batches():
+                cursor.executemany(f"INSERT INTO {STAGE} VALUES ({placeholders})", batch)
+            cursor.execute(f"SELECT COUNT(*) FROM {STAGE}")
+            return cursor.fetchone()[0]
+        spool = spool.text
+        spool.flush()
     spool.seek(0)
     if connection.vendor == "postgresql":
         # Empty CSV fields are NULL for COPY; text columns want '' instead.
@@ -62,7 +114,6 @@ def _stage_load(cursor: Any, spool: TextIO) -> int:
                 copy.write(chunk)
         cursor.execute(f"ANALYZE {STAGE}")
     else:
-        placeholders = ", ".join(["%s"] * len(SPOOL_COLUMNS))
         sql = f"INSERT INTO {STAGE} VALUES ({placeholders})"
         rows = csv.reader(spool)
         while batch := list(islice(rows, BATCH)):
@@ -90,10 +141,10 @@ def _big_cache(cursor: Any) -> Iterator[None]:
         cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def order_lines_upsert(spool: TextIO) -> UpsertResult:
+def order_lines_upsert(spool: "TextIO | LineSpool") -> UpsertResult:
     """Insert or update order lines keyed by (order_no, line_no); identical lines are not touched.
 
-    `spool` is CSV text with SPOOL_COLUMNS, every account and product code existing.
+    `spool` is a LineSpool or CSV text with SPOOL_COLUMNS, every account and product code existing.
     Steps: load it into a temporary staging table (COPY on PostgreSQL); count the
     new keys; find accounts that lose a line to another account (their rollups
     change too); upsert, resolving codes to ids by join, with a WHERE that skips
