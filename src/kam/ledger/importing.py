@@ -322,6 +322,8 @@ class _OrderImport(_Import):
         return created
 
     def write(self) -> None:
+        # Checking is over: free the line keys (~100 MB per million lines) before the upsert.
+        self.seen, self.next_line = {}, {}
         created_accounts = self._accounts_create() if self.new_accounts else []
         self.report.accounts_created = len(created_accounts)
         self.touched.update(account.pk for account in created_accounts)
