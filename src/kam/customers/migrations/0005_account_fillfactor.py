@@ -5,7 +5,7 @@ from django.db import migrations
 
 def set_fillfactor(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE customers_account SET (fillfactor = 70)")
+        schema_editor.execute("ALTER TABLE customers_account SET (fillfactor = 50)")
 
 
 def reset_fillfactor(apps, schema_editor):
