@@ -51,6 +51,40 @@ def _save_checked(instance: models.Model) -> None:
         ) from error
 
 
+def _audit_created(actor: User, instance: models.Model, account: Account, fields: tuple) -> None:
+    changes = changes_between({}, snapshot(instance, fields))
+    audit_record(
+        actor=actor, action=Action.CREATE, instance=instance, account=account, changes=changes
+    )
+
+
+def _audit_updated(
+    actor: User, instance: models.Model, account: Account, before: dict, fields: tuple
+) -> None:
+    """Audit the fields that changed since `before` (nothing when nothing changed)."""
+    changes = changes_between(before, snapshot(instance, fields))
+    if changes:
+        audit_record(
+            actor=actor, action=Action.UPDATE, instance=instance, account=account, changes=changes
+        )
+
+
+def _archive(actor: User, instance: Any, account: Account) -> bool:
+    """Mark a record archived (kept, never deleted) and audit it; False if it already was."""
+    if instance.archived:
+        return False
+    instance.archived = True
+    instance.save(update_fields=["archived", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=Action.ARCHIVE,
+        instance=instance,
+        account=account,
+        changes={"archived": [False, True]},
+    )
+    return True
+
+
 def _check_parent(account: Account) -> None:
     """A group hierarchy has no cycles: the parent may not be the account or below it."""
     node = account.parent
@@ -96,13 +130,7 @@ def account_create(*, actor: User, data: Mapping[str, Any]) -> Account:
     _save_checked(account)
     if not account_may_edit(actor, account):
         raise ValidationError({"owner": _("You may only create accounts in your own portfolio.")})
-    audit_record(
-        actor=actor,
-        action=Action.CREATE,
-        instance=account,
-        account=account,
-        changes=changes_between({}, snapshot(account, ACCOUNT_FIELDS)),
-    )
+    _audit_created(actor, account, account, ACCOUNT_FIELDS)
     return account
 
 
@@ -116,11 +144,7 @@ def account_update(*, actor: User, account: Account, data: Mapping[str, Any]) ->
     _save_checked(account)
     if not account_may_edit(actor, account):
         raise ValidationError({"owner": _("You may not move an account out of your portfolio.")})
-    changes = changes_between(before, snapshot(account, ACCOUNT_FIELDS))
-    if changes:
-        audit_record(
-            actor=actor, action=Action.UPDATE, instance=account, account=account, changes=changes
-        )
+    _audit_updated(actor, account, account, before, ACCOUNT_FIELDS)
     return account
 
 
@@ -166,13 +190,7 @@ def contact_create(*, actor: User, account: Account, data: Mapping[str, Any]) ->
     _assign(contact, data, CONTACT_FIELDS)
     _check_reports_to(contact)
     _save_checked(contact)
-    audit_record(
-        actor=actor,
-        action=Action.CREATE,
-        instance=contact,
-        account=account,
-        changes=changes_between({}, snapshot(contact, CONTACT_FIELDS)),
-    )
+    _audit_created(actor, contact, account, CONTACT_FIELDS)
     return contact
 
 
@@ -186,15 +204,7 @@ def contact_update(*, actor: User, contact: Contact, data: Mapping[str, Any]) ->
         contact.left_on = timezone.localdate()
     _check_reports_to(contact)
     _save_checked(contact)
-    changes = changes_between(before, snapshot(contact, CONTACT_FIELDS))
-    if changes:
-        audit_record(
-            actor=actor,
-            action=Action.UPDATE,
-            instance=contact,
-            account=contact.account,
-            changes=changes,
-        )
+    _audit_updated(actor, contact, contact.account, before, CONTACT_FIELDS)
     return contact
 
 
@@ -202,17 +212,8 @@ def contact_update(*, actor: User, contact: Contact, data: Mapping[str, Any]) ->
 def contact_archive(*, actor: User, contact: Contact) -> Contact:
     contact = Contact.objects.select_for_update().select_related("account").get(pk=contact.pk)
     _check_may_edit(actor, contact.account)
-    if not contact.archived:
-        contact.archived = True
-        contact.save(update_fields=["archived", "updated_at"])
+    if _archive(actor, contact, contact.account):
         Contact.objects.filter(reports_to=contact).update(reports_to=None)
-        audit_record(
-            actor=actor,
-            action=Action.ARCHIVE,
-            instance=contact,
-            account=contact.account,
-            changes={"archived": [False, True]},
-        )
     return contact
 
 
@@ -241,13 +242,7 @@ def competitor_presence_create(
     ):
         raise ValidationError({"competitor": _("This competitor is already listed here.")})
     _save_checked(presence)
-    audit_record(
-        actor=actor,
-        action=Action.CREATE,
-        instance=presence,
-        account=account,
-        changes=changes_between({}, snapshot(presence, PRESENCE_FIELDS)),
-    )
+    _audit_created(actor, presence, account, PRESENCE_FIELDS)
     return presence
 
 
@@ -262,15 +257,7 @@ def competitor_presence_update(
     before = snapshot(presence, PRESENCE_FIELDS)
     _assign(presence, data, PRESENCE_FIELDS)
     _save_checked(presence)
-    changes = changes_between(before, snapshot(presence, PRESENCE_FIELDS))
-    if changes:
-        audit_record(
-            actor=actor,
-            action=Action.UPDATE,
-            instance=presence,
-            account=presence.account,
-            changes=changes,
-        )
+    _audit_updated(actor, presence, presence.account, before, PRESENCE_FIELDS)
     return presence
 
 
@@ -280,14 +267,5 @@ def competitor_presence_archive(*, actor: User, presence: CompetitorPresence) ->
         CompetitorPresence.objects.select_for_update().select_related("account").get(pk=presence.pk)
     )
     _check_may_edit(actor, presence.account)
-    if not presence.archived:
-        presence.archived = True
-        presence.save(update_fields=["archived", "updated_at"])
-        audit_record(
-            actor=actor,
-            action=Action.ARCHIVE,
-            instance=presence,
-            account=presence.account,
-            changes={"archived": [False, True]},
-        )
+    _archive(actor, presence, presence.account)
     return presence
