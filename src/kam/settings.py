@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kam.core.context_processors.menu",
+                "kam.segmentation.context_processors.tier_labels",
             ],
         },
     },

@@ -171,3 +171,12 @@ def test_contact_from_another_portfolio_is_404(client_for, am_member, director, 
         == 404
     )
     assert Contact.objects.get(pk=contact.pk).name == "X"
+
+
+def test_tier_shows_its_configured_name_in_each_language(
+    client_for, director, account_make, am_member
+):
+    account_make(owner=am_member, tier="strategic")
+    client = client_for(director)
+    assert "战略客户" in client.get(reverse("customers:list"), HTTP_ACCEPT_LANGUAGE="zh-CN").text
+    assert ">Strategic<" in client.get(reverse("customers:list"), HTTP_ACCEPT_LANGUAGE="en").text
