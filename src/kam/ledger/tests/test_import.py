@@ -5,6 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.db.models import ProtectedError
 from openpyxl import Workbook
 
 from kam.audit.models import AuditEntry
@@ -325,3 +326,13 @@ def test_accounts_import_refuses_a_cycle_in_the_group(tmp_path, account_make, di
     rows = [["code", "legal_name", "parent_code"], ["T1", "顶层", "T2"]]
     report = import_file(kind="accounts", path=write_csv(tmp_path / "a.csv", rows), actor=director)
     assert not report.written and "cycle" in report.errors[0].reason
+
+
+def test_accounts_and_products_with_order_lines_cannot_be_deleted(tmp_path, accounts):
+    # Order lines have no database-level foreign keys (import speed); Django's PROTECT holds.
+    import_file(kind="orders", path=write_csv(tmp_path / "orders.csv", ORDERS_ZH))
+    with pytest.raises(ProtectedError):
+        accounts["A1"].delete()
+    with pytest.raises(ProtectedError):
+        Product.objects.get(code="P1").delete()
+    assert OrderLine.objects.filter(account=accounts["A1"]).count() == 2
