@@ -13,7 +13,7 @@ Every import runs in two phases, so a bad file changes nothing:
 
 import gzip
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -29,12 +29,11 @@ from kam.customers.models import Account, Contact
 from kam.ledger import rollups
 from kam.ledger.columns import COLUMNS, import_specs
 from kam.ledger.models import Product
-from kam.lib.tabular import Row, RowError, TableError, open_table, parse_row
+from kam.lib.tabular import Row, RowError, TableError, TableReader, open_table, parse_row
 from kam.users import roles
 from kam.users.models import Team, User
 
 ERRORS_IN_MEMORY = 100_000
-PROGRESS_EVERY = 5_000
 
 Progress = Callable[[int], None]
 
@@ -43,6 +42,18 @@ Progress = Callable[[int], None]
 _PLAIN_AMOUNT_2 = re.compile(r"-?(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,2})?").fullmatch
 _PLAIN_AMOUNT_4 = re.compile(r"-?(?:0|[1-9][0-9]{0,13})(?:\.[0-9]{1,4})?").fullmatch
 _MAX_LINE_NO = 2_147_483_647
+BATCH_ROWS = 5_000
+
+
+def _plain_iso_date(text: str) -> bool:
+    """A real date written YYYY-MM-DD."""
+    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.isascii():
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -135,6 +146,12 @@ class _Import:
 
     def accept(self, row: Row) -> bool:
         """Take a plainly valid row without the general parser; False: use parse_row + check."""
+        return False
+
+    def accept_batch(
+        self, numbers: Sequence[int], rows: Sequence[tuple[Any, ...]], keys: Sequence[str]
+    ) -> bool:
+        """Take a whole batch of plainly valid rows at once; False: take it row by row."""
         return False
 
     def finish(self) -> None:
@@ -304,6 +321,115 @@ class _OrderImport(_Import):
             (
                 code, order_no, line_no, day, product, quantity or "1", revenue, cost,
                 currency or "CNY", channel, sales_rep, credit_for,
+            )
+        )  # fmt: skip
+        return True
+
+    def accept_batch(
+        self, numbers: Sequence[int], rows: Sequence[tuple[Any, ...]], keys: Sequence[str]
+    ) -> bool:
+        """Take a batch of plainly valid rows column by column, the loops in C (map, zip, set).
+
+        The same test and effects as `accept` on each row, in file order. If any row
+        is not plainly valid it returns False having changed nothing, and the caller
+        takes the batch row by row (so duplicates and line numbers keep file order).
+        """
+        size = len(numbers)
+        blank = ("",) * size
+        try:
+            cells = {
+                key: tuple(map(str.strip, column))
+                for key, column in zip(keys, zip(*rows, strict=True), strict=True)
+            }
+        except TypeError:  # a cell that is not text (XLSX)
+            return False
+        get = cells.get
+        codes, order_nos, days = (
+            get("account_code", blank),
+            get("order_no", blank),
+            get("order_date", blank),
+        )
+        revenues, quantities, costs = (
+            get("revenue", blank),
+            get("quantity", blank),
+            get("cost", blank),
+        )
+        currencies = get("currency", blank)
+        product_codes, product_names = get("product_code", blank), get("product_name", blank)
+        categories = get("category", blank)
+        channels, sales_reps = get("channel", blank), get("sales_rep", blank)
+        credit_fors = get("credit_for_order_no", blank)
+        if not (all(codes) and all(order_nos) and all(revenues)):
+            return False
+        limits = (
+            (codes, 32), (order_nos, 64), (product_codes, 64), (product_names, 200),
+            (categories, 100), (channels, 50), (sales_reps, 100), (credit_fors, 64),
+            (get("account_name", blank), 200),
+        )  # fmt: skip
+        if any(max(map(len, column)) > limit for column, limit in limits):
+            return False
+        if not (
+            all(map(_PLAIN_AMOUNT_2, revenues))
+            and all(map(_PLAIN_AMOUNT_2, filter(None, costs)))
+            and all(map(_PLAIN_AMOUNT_4, filter(None, quantities)))
+            and set(currencies) <= {"", "CNY"}
+            and all(map(_plain_iso_date, set(days)))
+        ):
+            return False
+        next_line: dict[str, int] = {}
+        if self.has_line_no:
+            texts = get("line_no", blank)
+            if not all(map(str.isdecimal, texts)):
+                return False
+            line_nos: Sequence[int] = tuple(map(int, texts))
+            if not 0 < min(line_nos) <= max(line_nos) <= _MAX_LINE_NO:
+                return False
+        else:
+            numbered = []
+            for order_no in order_nos:
+                line_no = next_line[order_no] = (
+                    next_line.get(order_no) or self.next_line.get(order_no, 0)
+                ) + 1
+                numbered.append(line_no)
+            line_nos = numbered
+        account_ids = tuple(map(self.accounts.get, codes))
+        if None in account_ids or (
+            self.editable is not None and not self.editable.issuperset(account_ids)
+        ):
+            return False
+        line_keys = tuple(map(hash, zip(order_nos, line_nos, strict=True)))
+        if len(set(line_keys)) != size or not self.seen.keys().isdisjoint(line_keys):
+            return False
+        # Valid: the same effects as accept() on each row.
+        self.next_line.update(next_line)
+        self.seen.update(zip(line_keys, numbers, strict=True))
+        self.touched.update(account_ids)
+        products = (
+            product_codes
+            if all(product_codes)
+            else tuple(
+                code or name[:64] for code, name in zip(product_codes, product_names, strict=True)
+            )
+        )
+        # Distinct (product, name, category) in order of their last row: the last
+        # non-blank name and category win, as row by row.
+        for product, name, category in reversed(
+            dict.fromkeys(reversed(tuple(zip(products, product_names, categories, strict=True))))
+        ):
+            if not product:
+                continue
+            known = self.products.get(product)
+            if known is None:
+                self.products[product] = (name, category)
+            elif (name and name != known[0]) or (category and category != known[1]):
+                self.products[product] = (name or known[0], category or known[1])
+        self.spool.extend(
+            zip(
+                codes, order_nos, line_nos, days, products,
+                quantities if all(quantities) else tuple(q or "1" for q in quantities),
+                revenues, costs,
+                currencies if all(currencies) else tuple(c or "CNY" for c in currencies),
+                channels, sales_reps, credit_fors, strict=True,
             )
         )  # fmt: skip
         return True
@@ -743,6 +869,41 @@ IMPORTERS: dict[str, type[_Import]] = {
 }
 
 
+def _rows_check(
+    table: TableReader,
+    importer: _Import,
+    specs: Sequence[Any],
+    report: ImportReport,
+    progress: Progress | None,
+) -> None:
+    """Check every row: whole batches when they are plainly valid, else row by row."""
+    keys, columns = table.keys, table.columns
+    # Absent columns parse to None; only the present ones need parsing per row.
+    present = [spec for spec in specs if spec.name in columns]
+    absent = dict.fromkeys(spec.name for spec in specs if spec.name not in columns)
+    accept, accept_batch = importer.accept, importer.accept_batch
+    for numbers, rows in table.cell_batches(BATCH_ROWS):
+        if accept_batch(numbers, rows, keys):
+            report.rows += len(numbers)
+            report.valid += len(numbers)
+        else:
+            for number, cells in zip(numbers, rows, strict=True):
+                report.rows += 1
+                row = Row(number, dict(zip(keys, cells, strict=True)), columns)
+                if accept(row):
+                    report.valid += 1
+                    continue
+                values, errors = parse_row(row, present)
+                values.update(absent)
+                errors = errors or importer.check(row, values)
+                if errors:
+                    report.add(errors)
+                else:
+                    report.valid += 1
+        if progress is not None:
+            progress(report.rows)
+
+
 def import_file(
     *,
     kind: str,
@@ -770,28 +931,7 @@ def import_file(
             with open_table(path, specs) as table:
                 importer.headers = dict(table.columns)
                 importer.has_line_no = "line_no" in table.columns
-                accept = importer.accept
-                # Absent columns parse to None; only the present ones need parsing per row.
-                present = [spec for spec in specs if spec.name in table.columns]
-                absent = dict.fromkeys(
-                    spec.name for spec in specs if spec.name not in table.columns
-                )
-                for row in table:
-                    report.rows += 1
-                    if accept(row):
-                        report.valid += 1
-                        if progress is not None and report.rows % PROGRESS_EVERY == 0:
-                            progress(report.rows)
-                        continue
-                    values, errors = parse_row(row, present)
-                    values.update(absent)
-                    errors = errors or importer.check(row, values)
-                    if errors:
-                        report.add(errors)
-                    else:
-                        report.valid += 1
-                    if progress is not None and report.rows % PROGRESS_EVERY == 0:
-                        progress(report.rows)
+                _rows_check(table, importer, specs, report, progress)
         except TableError as error:
             report.file_error = f"{report.file_name}: {error}"
             return report

@@ -8,7 +8,6 @@ Call these inside the caller's transaction.
 
 import csv
 import io
-import marshal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ CREATE TEMPORARY TABLE {STAGE} (
     channel varchar(50) NOT NULL, sales_rep varchar(100) NOT NULL,
     credit_for_order_no varchar(64) NOT NULL
 )"""
+_STAGE_INSERT = f"INSERT INTO {STAGE} VALUES ({', '.join(['%s'] * len(SPOOL_COLUMNS))})"
 BATCH = 10_000
 SQLITE_CACHE_KB = 256 * 1024
 
@@ -55,54 +55,60 @@ class UpsertResult:
 
 
 class LineSpool:
-    """Checked order lines (SPOOL_COLUMNS tuples) kept on disk until the write.
+    """Checked order lines (SPOOL_COLUMNS tuples) kept until the write.
 
-    PostgreSQL: CSV text for COPY. SQLite: marshal-dumped batches, handed to
-    executemany as they are, with no CSV formatting and parsing per line.
+    SQLite: rows go straight into the temporary staging table as they are checked
+    (executemany, no formatting or parsing per line); a rejected file leaves only
+    that temporary table, dropped by close(). PostgreSQL: CSV text in a temporary
+    file for COPY (the connection must stay free for progress updates meanwhile).
     """
 
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
         self.batch: list[tuple[Any, ...]] = []
         self.text: TextIO | None = None
-        if connection.vendor == "postgresql":
-            self.text = io.TextIOWrapper(self.file, encoding="utf-8", newline="")
-            self.add: Callable[[tuple[Any, ...]], Any] = csv.writer(self.text).writerow
+        self.staged = connection.vendor != "postgresql"
+        if self.staged:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+                cursor.execute(_STAGE_DDL)
+            self.add: Callable[[tuple[Any, ...]], Any] = self._append
+            self.extend: Callable[[Iterable[tuple[Any, ...]]], Any] = self._insert
         else:
-            self.add = self._append
+            raw = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
+            self.text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            writer = csv.writer(self.text)
+            self.add, self.extend = writer.writerow, writer.writerows
 
     def _append(self, line: tuple[Any, ...]) -> None:
         self.batch.append(line)
         if len(self.batch) >= BATCH:
-            self._dump()
+            self.flush()
 
-    def _dump(self) -> None:
-        # Length-prefixed blobs: marshal.load on a file reads it a few bytes at a time.
-        blob = marshal.dumps(self.batch)
-        self.file.write(len(blob).to_bytes(8, "little"))
-        self.file.write(blob)
-        self.batch = []
+    def _insert(self, lines: Iterable[tuple[Any, ...]]) -> None:
+        with connection.cursor() as cursor:
+            cursor.executemany(_STAGE_INSERT, lines)
 
-    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+    def flush(self) -> None:
         if self.batch:
-            self._dump()
-        self.file.seek(0)
-        while size := self.file.read(8):
-            yield marshal.loads(self.file.read(int.from_bytes(size, "little")))
+            self._insert(self.batch)
+            self.batch = []
 
     def close(self) -> None:
-        (self.text or self.file).close()
+        if self.text is not None:
+            self.text.close()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
 def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
     """Fill the staging table from the spool; returns the row count."""
-    placeholders = ", ".join(["%s"] * len(SPOOL_COLUMNS))
     if isinstance(spool, LineSpool):
-        if spool.text is None:
-            for batch in spool.batches():
-                cursor.executemany(f"INSERT INTO {STAGE} VALUES ({placeholders})", batch)
+        if spool.staged:
+            spool.flush()
             cursor.execute(f"SELECT COUNT(*) FROM {STAGE}")
             return cursor.fetchone()[0]
+        assert spool.text is not None
         spool = spool.text
         spool.flush()
     spool.seek(0)
@@ -114,10 +120,9 @@ def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
                 copy.write(chunk)
         cursor.execute(f"ANALYZE {STAGE}")
     else:
-        sql = f"INSERT INTO {STAGE} VALUES ({placeholders})"
         rows = csv.reader(spool)
         while batch := list(islice(rows, BATCH)):
-            cursor.executemany(sql, batch)
+            cursor.executemany(_STAGE_INSERT, batch)
     cursor.execute(f"SELECT COUNT(*) FROM {STAGE}")
     return cursor.fetchone()[0]
 
@@ -155,8 +160,9 @@ def order_lines_upsert(spool: "TextIO | LineSpool") -> UpsertResult:
     accounts, products = quote(Account._meta.db_table), quote(Product._meta.db_table)
     result = UpsertResult()
     with connection.cursor() as cursor, _big_cache(cursor):
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        cursor.execute(_STAGE_DDL)
+        if not (isinstance(spool, LineSpool) and spool.staged):
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            cursor.execute(_STAGE_DDL)
         total = _stage_load(cursor, spool)
         join = "o.order_no = s.order_no AND o.line_no = s.line_no"
         cursor.execute(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from io import BufferedIOBase
-from itertools import repeat
+from itertools import batched, chain, islice, repeat
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, NamedTuple
@@ -129,6 +129,8 @@ class Row(NamedTuple):
 
 
 Parser = Callable[[Any], Any]
+# Rows read together: their file row numbers and their wanted cells, alike in length.
+Batch = tuple[Sequence[int], Sequence[tuple[Any, ...]]]
 
 
 def _show(value: object, limit: int = 40) -> str:
@@ -544,17 +546,36 @@ class TableReader:
     unknown_columns: list[str]
 
     def __init__(
-        self, rows: Iterator[Row], header: _Header, header_row: int, closer: Callable[[], None]
+        self,
+        rows: Iterator[Row],
+        header: _Header,
+        header_row: int,
+        closer: Callable[[], None],
+        batches: Callable[[int], Iterator[Batch]] | None = None,
     ) -> None:
         self._rows = rows
+        self._batches = batches
         self._close = closer
         self.header_row = header_row
         self.headers = header.headers
         self.columns = header.columns
+        self.keys = header.keys
         self.unknown_columns = header.unknown
 
     def __iter__(self) -> Iterator[Row]:
         return self._rows
+
+    def cell_batches(self, size: int) -> Iterator[Batch]:
+        """The rows in batches of (row numbers, cells in ``keys`` order), no dict per row.
+
+        For bulk checks that work column by column. Read the rows either this way
+        or by iterating the table, once.
+        """
+        if self._batches is not None:
+            return self._batches(size)
+        keys = self.keys
+        rows = ((row.number, tuple(row.values[key] for key in keys)) for row in self._rows)
+        return (tuple(zip(*batch, strict=True)) for batch in batched(rows, size))  # type: ignore[misc]
 
     def close(self) -> None:
         self._close()
@@ -660,8 +681,15 @@ def _open_csv(
     except BaseException:
         raw.close()
         raise
-    rows = _csv_rows(reader, header, number, encoding, max_cell_size)
-    table = TableReader(rows, header, number, raw.close)
+    keys, columns = header.keys, header.columns
+    rows = _csv_rows(
+        reader, header, number, encoding, max_cell_size,
+        lambda row_number, cells: Row(row_number, dict(zip(keys, cells, strict=True)), columns),
+    )  # fmt: skip
+    table = TableReader(
+        rows, header, number, raw.close,
+        lambda size: _csv_batches(reader, header, number, encoding, max_cell_size, size),
+    )  # fmt: skip
     table.format, table.encoding, table.delimiter = "csv", encoding, delimiter
     return table
 
@@ -700,14 +728,16 @@ def _csv_failure(error: Exception, number: int, encoding: str, limit: int) -> Ta
 
 
 def _csv_rows(
-    reader: Iterator[list[str]], header: _Header, number: int, encoding: str, limit: int
-) -> Iterator[Row]:
-    """The hot loop: a list from csv, two length checks, a dict of the wanted cells."""
-    keys, indexes, columns = header.keys, header.indexes, header.columns
+    reader: Iterator[list[str]],
+    header: _Header,
+    number: int,
+    encoding: str,
+    limit: int,
+    make: Callable[[int, tuple[str, ...]], Any],
+) -> Iterator[Any]:
+    """The hot loop: a list from csv, two length checks, ``make(number, wanted cells)``."""
     width = len(header.headers)
-    pick = (
-        operator.itemgetter(*indexes) if len(indexes) > 1 else (lambda cells: (cells[indexes[0]],))
-    )
+    pick = _picker(header.indexes)
     try:
         for cells in reader:
             number += 1
@@ -724,9 +754,54 @@ def _csv_rows(
                     column=name,
                 )
             if any(cells):
-                yield Row(number, dict(zip(keys, pick(cells), strict=False)), columns)
+                yield make(number, pick(cells))
     except (UnicodeDecodeError, csv.Error) as error:
         raise _csv_failure(error, number + 1, encoding, limit) from None
+
+
+def _csv_batches(
+    reader: Iterator[list[str]], header: _Header, number: int, encoding: str, limit: int, size: int
+) -> Iterator[Batch]:
+    """Rows in batches; a regular batch (full-width rows, none blank or oversize) in C loops.
+
+    Other batches go through `_csv_rows`, which pads, skips and words the errors.
+    """
+    width = len(header.headers)
+    pick = _picker(header.indexes)
+    while True:
+        chunk: list[list[str]] = []
+        append = chunk.append
+        try:
+            for cells in islice(reader, size):
+                append(cells)
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise _csv_failure(error, number + len(chunk) + 1, encoding, limit) from None
+        if not chunk:
+            return
+        first = number + 1
+        number += len(chunk)
+        if (
+            set(map(len, chunk)) == {width}
+            and all(map(any, chunk))
+            and max(map(len, chain.from_iterable(chunk))) <= limit
+        ):
+            yield range(first, number + 1), list(map(pick, chunk))
+        else:
+            rows = list(_csv_rows(iter(chunk), header, first - 1, encoding, limit, _pair))
+            if rows:
+                yield tuple(zip(*rows, strict=True))  # type: ignore[misc]
+
+
+def _pair(number: int, cells: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
+    return number, cells
+
+
+def _picker(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    """The wanted cells of a row, as a tuple, in C."""
+    if len(indexes) > 1:
+        return operator.itemgetter(*indexes)
+    index = indexes[0]
+    return lambda cells: (cells[index],)
 
 
 def _fit(cells: list[str], width: int, number: int) -> list[str]:
