@@ -4,7 +4,8 @@ Generates synthetic order lines (heavy-tailed account sizes, multi-line orders, 
 of lines without cost, 1% credit lines, some lines dated after the scoring date),
 writes them as the CSV export a user would start from, loads them into SQLite and
 PostgreSQL (accounts through the ORM, order lines and their AccountDay rollups by
-direct SQL / COPY, as the importer keeps them), then times in separate processes:
+direct SQL / COPY, then the running and per-account totals by the ledger's
+``account_totals_rebuild``, as the importer keeps them), then times in separate processes:
 
 - ``kam score --as-of DATE`` (summaries, Pareto, ABC, RFM, BG/NBD + Gamma-Gamma fit
   and per-account CLV, scores, tier proposals written back);
@@ -133,6 +134,7 @@ def load(accounts: int, lines: int, seed: int) -> None:
     from django.db import connection, transaction
 
     from kam.customers.models import Account, Region
+    from kam.ledger import rollups
 
     call_command("migrate", verbosity=0)
     data = generate(accounts, lines, seed)
@@ -190,7 +192,7 @@ def load(accounts: int, lines: int, seed: int) -> None:
     first_line_of_order[1:] = order_key[1:] != order_key[:-1]
     day_orders = np.bincount(inverse, weights=first_line_of_order).astype(np.int64)
     day_dates = (start + unique_keys % 100_000).astype(str).tolist()
-    day_columns = "account_id, day, revenue, cost, cost_lines, lines, orders"
+    day_columns = "account_id, day, revenue, cost, cost_lines, lines, orders, revenue_to_date"
     day_rows = zip(
         (unique_keys // 100_000).tolist(),
         day_dates,
@@ -199,6 +201,7 @@ def load(accounts: int, lines: int, seed: int) -> None:
         day_cost_lines.tolist(),
         day_lines.tolist(),
         day_orders.tolist(),
+        [0] * unique_keys.size,  # filled by account_totals_rebuild below
         strict=True,
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -215,12 +218,15 @@ def load(accounts: int, lines: int, seed: int) -> None:
                 line_rows,
             )
             cursor.executemany(
-                f"INSERT INTO ledger_accountday ({day_columns}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO ledger_accountday ({day_columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 day_rows,
             )
+        # The running totals and per-account totals, by the ledger's own SQL.
+        rollups.account_totals_rebuild()
     if connection.vendor == "postgresql":
+        # As autovacuum would after a load: statistics, and no dead rows left by the rebuild.
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
     print(
         f"  loaded {accounts:,} accounts, {lines:,} lines, {unique_keys.size:,} account-days "
         f"in {time.perf_counter() - started:.0f} s"

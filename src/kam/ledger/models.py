@@ -95,6 +95,9 @@ class AccountDay(models.Model):
     cost_lines = models.PositiveIntegerField(default=0)
     lines = models.PositiveIntegerField(default=0)
     orders = models.PositiveIntegerField(default=0)
+    # The account's revenue up to and including this day: revenue between two dates is
+    # the difference of two look-ups, so 12-month windows need no scan of the days between.
+    revenue_to_date = models.DecimalField(max_digits=20, decimal_places=2, default=0)
 
     class Meta:
         verbose_name = _("account day total")
@@ -105,6 +108,37 @@ class AccountDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day}"
+
+
+class AccountTotal(models.Model):
+    """Per account: the totals of all its AccountDay rows (kept current with them).
+
+    Scoring as of a date starts from these and corrects only the accounts with days
+    after that date. A purchase day is a day with positive net revenue.
+    """
+
+    account = models.OneToOneField(
+        "customers.Account", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    first_day = models.DateField()
+    last_day = models.DateField()
+    revenue = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    cost = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    cost_lines = models.PositiveIntegerField(default=0)
+    lines = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    purchase_days = models.PositiveIntegerField(default=0)
+    purchase_revenue = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    first_purchase = models.DateField(null=True, blank=True)
+    first_purchase_revenue = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    last_purchase = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account total")
+        verbose_name_plural = _("account totals")
+
+    def __str__(self) -> str:
+        return str(self.account_id)
 
 
 class ImportKind(models.TextChoices):

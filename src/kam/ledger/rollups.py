@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from django.db import connection
 
 from kam.customers.models import Account
-from kam.ledger.models import AccountDay, OrderLine, Product
+from kam.ledger.models import AccountDay, AccountTotal, OrderLine, Product
 
 STAGE = "kam_import_lines"
 # Columns of the CSV spool given to order_lines_upsert (no header row). Accounts and
@@ -195,10 +195,34 @@ def order_lines_upsert(spool: "TextIO | LineSpool") -> UpsertResult:
     return result
 
 
+def _totals_insert_sql(where: str) -> str:
+    """INSERT of the AccountTotal rows of the accounts matching ``where`` (on AccountDay d)."""
+    days = connection.ops.quote_name(AccountDay._meta.db_table)
+    totals = connection.ops.quote_name(AccountTotal._meta.db_table)
+    purchase = "d.revenue > 0"
+    return (
+        f"INSERT INTO {totals} (account_id, first_day, last_day, revenue, cost, cost_lines, "
+        "lines, orders, purchase_days, purchase_revenue, first_purchase, last_purchase, "
+        "first_purchase_revenue) "
+        "SELECT d.account_id, MIN(d.day), MAX(d.day), SUM(d.revenue), SUM(d.cost), "
+        f"SUM(d.cost_lines), SUM(d.lines), SUM(d.orders), SUM(CASE WHEN {purchase} THEN 1 "
+        f"ELSE 0 END), SUM(CASE WHEN {purchase} THEN d.revenue ELSE 0 END), "
+        f"MIN(CASE WHEN {purchase} THEN d.day END), MAX(CASE WHEN {purchase} THEN d.day END), "
+        f"COALESCE((SELECT f.revenue FROM {days} f WHERE f.account_id = d.account_id "
+        "AND f.revenue > 0 ORDER BY f.day LIMIT 1), 0) "
+        f"FROM {days} d WHERE {where} GROUP BY d.account_id"
+    )
+
+
 def account_days_refresh(account_ids: Iterable[int]) -> None:
-    """Rebuild the AccountDay rows of these accounts from their order lines."""
+    """Rebuild the AccountDay and AccountTotal rows of these accounts from their order lines.
+
+    The one hook for every writer of order lines (importer, demo): call it with every
+    account that gained, changed or lost a line.
+    """
     ids = sorted(set(account_ids))
     days = connection.ops.quote_name(AccountDay._meta.db_table)
+    totals = connection.ops.quote_name(AccountTotal._meta.db_table)
     lines = connection.ops.quote_name(OrderLine._meta.db_table)
     with connection.cursor() as cursor, _big_cache(cursor):
         for start in range(0, len(ids), 500):
@@ -206,9 +230,31 @@ def account_days_refresh(account_ids: Iterable[int]) -> None:
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(f"DELETE FROM {days} WHERE account_id IN ({marks})", chunk)
             cursor.execute(
-                f"INSERT INTO {days} (account_id, day, revenue, cost, cost_lines, lines, orders) "
+                f"INSERT INTO {days} (account_id, day, revenue, cost, cost_lines, lines, orders, "
+                "revenue_to_date) "
                 "SELECT account_id, order_date, SUM(revenue), COALESCE(SUM(cost), 0), "
-                "COUNT(cost), COUNT(*), COUNT(DISTINCT order_no) "
+                "COUNT(cost), COUNT(*), COUNT(DISTINCT order_no), "
+                "SUM(SUM(revenue)) OVER (PARTITION BY account_id ORDER BY order_date) "
                 f"FROM {lines} WHERE account_id IN ({marks}) GROUP BY account_id, order_date",
                 chunk,
             )
+            cursor.execute(f"DELETE FROM {totals} WHERE account_id IN ({marks})", chunk)
+            cursor.execute(_totals_insert_sql(f"d.account_id IN ({marks})"), chunk)
+
+
+def account_totals_rebuild() -> None:
+    """Recompute every AccountDay running total and AccountTotal row from AccountDay.
+
+    For the migration that introduced them and for bulk loads that write AccountDay
+    directly (the benchmark); the importer keeps both current through account_days_refresh.
+    """
+    days = connection.ops.quote_name(AccountDay._meta.db_table)
+    totals = connection.ops.quote_name(AccountTotal._meta.db_table)
+    with connection.cursor() as cursor, _big_cache(cursor):
+        cursor.execute(
+            f"UPDATE {days} SET revenue_to_date = s.running FROM (SELECT id, SUM(revenue) "
+            "OVER (PARTITION BY account_id ORDER BY day) AS running "
+            f"FROM {days}) s WHERE s.id = {days}.id"
+        )
+        cursor.execute(f"DELETE FROM {totals}")
+        cursor.execute(_totals_insert_sql("1 = 1"))

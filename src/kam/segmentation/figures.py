@@ -1,9 +1,9 @@
-"""Per-account figures as of a date, aggregated in the database from the daily rollups.
+"""Per-account figures as of a date, read in the database from the ledger's rollups.
 
-One GROUP BY over ``ledger.AccountDay`` (per account and day totals kept current by
-the importer), never over order lines, streamed into NumPy arrays in chunks so a
-million accounts stay within a few hundred MB. Days after ``as_of`` are ignored, so
-future-dated lines never count. A purchase day is a day with positive net revenue;
+One query over ``ledger.AccountTotal`` (per-account totals kept current by the importer
+with the daily ``AccountDay`` rows), never over order lines nor every daily row,
+streamed into NumPy arrays in chunks so a million accounts stay within a few hundred
+MB. Days after ``as_of`` are subtracted, so future-dated lines never count. A purchase day is a day with positive net revenue;
 the CLV models see exactly those days (same-day orders are one transaction).
 """
 
@@ -19,13 +19,8 @@ from django.db import connection
 FETCH_ROWS = 50_000
 _EPOCH = dt.date(1970, 1, 1)
 
-# Columns of the query below, in order; all numeric (dates as days since 1970-01-01).
-COLUMNS = [
-    "account_id",
-    "has_orders",
-    "wallet_size",
-    "tier_index",
-    "previous_abc_index",
+# The person-judged criteria read with the figures (segmentation.AccountStrategicProfile).
+PROFILE_COLUMNS = [
     "strategic_project",
     "market_influence",
     "technology_absorption",
@@ -33,23 +28,7 @@ COLUMNS = [
     "business_potential",
     "development_potential",
     "service_potential",
-    "revenue",
-    "cost",
-    "cost_lines",
-    "lines",
-    "orders",
-    "first_day",
-    "last_day",
-    "revenue_12m",
-    "revenue_prev_12m",
-    "purchase_days",
-    "first_purchase",
-    "last_purchase",
-    "purchase_revenue",
-    "first_purchase_revenue",
 ]
-PROFILE_COLUMNS = COLUMNS[5:12]
-DAY_COLUMNS = {"first_day", "last_day", "first_purchase", "last_purchase"}
 ABC_CODES = ["A", "B", "C"]
 
 
@@ -62,6 +41,8 @@ class AccountFigures:
     tier_codes: list[str]
     # Current tiers that are not in the configured rules (code by account id).
     other_tiers: dict[int, str]
+    # Account-days after as_of, left out.
+    future_days: int = 0
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
@@ -107,172 +88,134 @@ def _years_back(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _first_purchase_sql() -> str:
-    """The first purchase day and its revenue in one aggregate: MIN over 'YYYY-MM-DD:revenue'.
+_LAST_PURCHASE = """CASE WHEN t.last_purchase IS NULL THEN NULL
+    WHEN t.last_purchase <= %(as_of)s THEN t.last_purchase
+    ELSE (SELECT s.day FROM ledger_accountday s WHERE s.account_id = t.account_id
+      AND s.day <= %(as_of)s AND s.revenue > 0 ORDER BY s.day DESC LIMIT 1) END"""
 
-    ISO dates have a fixed width, so the smallest text is the first day's (C collation).
-    PostgreSQL only: SQLite reads them with FIRST_PURCHASES_SQLITE (building the text
-    is a third of its GROUP BY).
+
+def _running_revenue_sql(day: str) -> str:
+    """The account's revenue up to and including ``day`` (a parameter), for the row ``t``.
+
+    Zero before its first day, its total after its last day, else one index look-up of
+    the running total on its last rollup day not after ``day``.
     """
-    text = "CAST(d.day AS TEXT) || ':' || CAST(d.revenue AS TEXT)"
-    return f',\n  MIN(CASE WHEN d.revenue > 0 THEN {text} END COLLATE "C")'
+    return f"""CASE WHEN t.account_id IS NULL OR t.first_day > {day} THEN 0
+    WHEN t.last_day <= {day} THEN t.revenue
+    ELSE (SELECT s.revenue_to_date FROM ledger_accountday s
+      WHERE s.account_id = t.account_id AND s.day <= {day} ORDER BY s.day DESC LIMIT 1) END"""
 
 
-# SQLite: with exactly one MIN() in the query, a bare column (revenue) comes from the row
-# holding the minimum (documented SQLite behaviour), here the first purchase day.
-FIRST_PURCHASES_SQLITE = """
-SELECT account_id, revenue, MIN(day)
-FROM ledger_accountday
-WHERE revenue > 0 AND day <= %s
-GROUP BY account_id
-ORDER BY account_id
-"""
+def figures_sql(tier_codes: list[str]) -> str:
+    """Every non-archived account with its figures as of a date, from the per-account totals.
 
-
-def figures_sql() -> str:
-    """The GROUP BY over the rollups; first and last order are the first and last purchase day."""
+    Accounts with rollup days after the date (``future``) have those days subtracted;
+    revenue in a 12-month window is the difference of two running totals. Named
+    parameters: as_of, year_ago, two_years_ago, archived, tier0, tier1, …
+    """
     money = "DOUBLE PRECISION"
-    first = _first_purchase_sql() if connection.vendor == "postgresql" else ""
-    return f"""
-SELECT d.account_id,
-  CAST(SUM(d.revenue) AS {money}),
-  CAST(SUM(d.cost) AS {money}),
-  SUM(d.cost_lines),
-  SUM(d.lines),
-  SUM(d.orders),
-  CAST(SUM(CASE WHEN d.day > %s THEN d.revenue ELSE 0 END) AS {money}),
-  CAST(SUM(CASE WHEN d.day > %s AND d.day <= %s THEN d.revenue ELSE 0 END) AS {money}),
-  SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END),
-  COALESCE({_day_sql("MAX(CASE WHEN d.revenue > 0 THEN d.day END)")}, -1),
-  CAST(SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS {money}){first}
-FROM ledger_accountday d
-WHERE d.day <= %s
-GROUP BY d.account_id
-ORDER BY d.account_id
-"""
-
-
-def accounts_sql(tier_codes: list[str]) -> str:
-    tier_case = " ".join(f"WHEN %s THEN {i}" for i in range(len(tier_codes)))
+    tier_case = " ".join(f"WHEN %(tier{i})s THEN {i}" for i in range(len(tier_codes)))
     tier_sql = f"CASE a.tier {tier_case} ELSE -1 END" if tier_codes else "-1"
     profile = ", ".join(f"COALESCE(p.{name}, -1)" for name in PROFILE_COLUMNS)
+
+    def net(name: str) -> str:
+        return f"CAST(COALESCE(t.{name} - COALESCE(f.{name}, 0), 0) AS {money})"
+
+    first_purchase = "CASE WHEN t.first_purchase <= %(as_of)s THEN t.first_purchase END"
     return f"""
+WITH future AS (
+  SELECT d.account_id, SUM(d.revenue) AS revenue, SUM(d.cost) AS cost,
+    SUM(d.cost_lines) AS cost_lines, SUM(d.lines) AS lines, SUM(d.orders) AS orders,
+    SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END) AS purchase_days,
+    SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS purchase_revenue,
+    COUNT(*) AS days
+  -- CROSS JOIN: SQLite keeps this order (few totals, then an index range each).
+  FROM ledger_accounttotal ft CROSS JOIN ledger_accountday d
+  WHERE ft.last_day > %(as_of)s AND d.account_id = ft.account_id AND d.day > %(as_of)s
+  GROUP BY d.account_id
+)
 SELECT a.id,
-  COALESCE(CAST(a.wallet_size AS DOUBLE PRECISION), -1),
+  CASE WHEN t.account_id IS NULL THEN 0 ELSE 1 END,
+  COALESCE(CAST(a.wallet_size AS {money}), -1),
   {tier_sql},
   CASE a.abc_class WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'C' THEN 2 ELSE -1 END,
-  {profile}
+  {profile},
+  {net("revenue")}, {net("cost")}, {net("cost_lines")}, {net("lines")}, {net("orders")},
+  {net("purchase_days")}, {net("purchase_revenue")},
+  COALESCE({_day_sql(first_purchase)}, -1),
+  CAST(CASE WHEN t.first_purchase <= %(as_of)s THEN t.first_purchase_revenue ELSE 0 END
+    AS {money}),
+  COALESCE({_day_sql(_LAST_PURCHASE)}, -1),
+  CAST({_running_revenue_sql("%(year_ago)s")} AS {money}),
+  CAST({_running_revenue_sql("%(two_years_ago)s")} AS {money}),
+  COALESCE(f.days, 0)
 FROM customers_account a
 LEFT JOIN segmentation_accountstrategicprofile p ON p.account_id = a.id
-WHERE a.archived = %s
+LEFT JOIN ledger_accounttotal t ON t.account_id = a.id AND t.first_day <= %(as_of)s
+LEFT JOIN future f ON f.account_id = a.id
+WHERE a.archived = %(archived)s
 ORDER BY a.id
 """
 
 
-AGGREGATE_COLUMNS = [
+# Columns of figures_sql, in order; all numeric (dates as days since 1970-01-01, -1 for none).
+QUERY_COLUMNS = [
+    "account_id",
+    "has_orders",
+    "wallet_size",
+    "tier_index",
+    "previous_abc_index",
+    *PROFILE_COLUMNS,
     "revenue",
     "cost",
     "cost_lines",
     "lines",
     "orders",
-    "revenue_12m",
-    "revenue_prev_12m",
     "purchase_days",
-    "last_purchase",
     "purchase_revenue",
-]
-ACCOUNT_COLUMNS = [
-    "account_id",
-    "wallet_size",
-    "tier_index",
-    "previous_abc_index",
-    *PROFILE_COLUMNS,
+    "first_purchase",
+    "first_purchase_revenue",
+    "last_purchase",
+    "revenue_to_year_ago",
+    "revenue_to_two_years_ago",
+    "future_days",
 ]
 
 
-def _fetch(
-    sql: str, params: list[Any], width: int, last_text: bool = False
-) -> tuple[np.ndarray, list]:
-    """Stream a query into a float array (and, if asked, its last column as a list of text)."""
+def _fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
+    """Stream a query of numbers into a float array."""
     chunks: list[np.ndarray] = []
-    texts: list = []
     # chunked_cursor streams on PostgreSQL (a server-side cursor) instead of buffering.
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(FETCH_ROWS):
-            if last_text:
-                texts.extend(row[-1] for row in rows)
-                rows = [row[:-1] for row in rows]
             chunks.append(np.array(rows, dtype=np.float64).reshape(-1, width))
-    return (np.concatenate(chunks) if chunks else np.zeros((0, width))), texts
-
-
-def _first_purchases_parse(texts: list) -> tuple[np.ndarray, np.ndarray]:
-    """Day number and revenue from 'YYYY-MM-DD:revenue' texts (None without a purchase)."""
-    first_day = np.full(len(texts), -1.0)
-    first_revenue = np.zeros(len(texts))
-    bought = np.array([text is not None for text in texts], dtype=bool)
-    if bought.any():
-        present = [text for text in texts if text is not None]
-        days = np.array([text[:10] for text in present], dtype="datetime64[D]")
-        first_day[bought] = days.astype(np.int64)
-        first_revenue[bought] = [float(text[11:]) for text in present]
-    return first_day, first_revenue
+    return np.concatenate(chunks) if chunks else np.zeros((0, width))
 
 
 def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
-    """Figures of every non-archived account from its AccountDay rows up to ``as_of``.
+    """Figures of every non-archived account as of ``as_of``, from its AccountTotal row.
 
-    Two streamed queries (the GROUP BY over the rollups, and the accounts with their
-    strategic criteria; on SQLite a third for the first purchases), merged on the
-    account id in NumPy.
+    One streamed query (figures_sql): no scan of the daily rollups, only index look-ups
+    for the accounts with days after ``as_of`` and for the 12-month windows.
     """
-    year_ago, two_years_ago = _years_back(as_of, 1), _years_back(as_of, 2)
-    params: list[Any] = [
-        year_ago.isoformat(),
-        two_years_ago.isoformat(),
-        year_ago.isoformat(),
-        as_of.isoformat(),
-    ]
-    width = 1 + len(AGGREGATE_COLUMNS)
-    if connection.vendor == "postgresql":
-        totals, first_texts = _fetch(figures_sql(), params, width, last_text=True)
-        first_day, first_revenue = _first_purchases_parse(first_texts)
-    else:
-        totals, _ = _fetch(figures_sql(), params, width)
-        firsts, days = _fetch(FIRST_PURCHASES_SQLITE, [as_of.isoformat()], 2, last_text=True)
-        first_day = np.full(totals.shape[0], -1.0)
-        first_revenue = np.zeros(totals.shape[0])
-        at = np.searchsorted(totals[:, 0], firsts[:, 0])
-        first_day[at] = np.array(days, dtype="datetime64[D]").astype(np.int64)
-        first_revenue[at] = firsts[:, 1]
-    accounts, _ = _fetch(accounts_sql(tier_codes), [*tier_codes, False], len(ACCOUNT_COLUMNS))
-    n = accounts.shape[0]
-    columns = {name: np.ascontiguousarray(accounts[:, i]) for i, name in enumerate(ACCOUNT_COLUMNS)}
+    params: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "year_ago": _years_back(as_of, 1).isoformat(),
+        "two_years_ago": _years_back(as_of, 2).isoformat(),
+        "archived": False,
+        **{f"tier{i}": code for i, code in enumerate(tier_codes)},
+    }
+    values = _fetch(figures_sql(tier_codes), params, len(QUERY_COLUMNS))
+    columns = {name: np.ascontiguousarray(values[:, i]) for i, name in enumerate(QUERY_COLUMNS)}
+    del values
     columns["account_id"] = columns["account_id"].astype(np.int64)
-    ids = totals[:, 0].astype(np.int64)
-    positions = np.searchsorted(columns["account_id"], ids)
-    # Rollups of archived accounts are not scored.
-    known = positions < n
-    known[known] = columns["account_id"][positions[known]] == ids[known]
-    positions = positions[known]
-    for i, name in enumerate(AGGREGATE_COLUMNS, start=1):
-        column = np.full(n, -1.0 if name in DAY_COLUMNS else 0.0)
-        column[positions] = totals[known, i]
-        columns[name] = column
-    has_orders = np.zeros(n)
-    has_orders[positions] = 1.0
-    columns["has_orders"] = has_orders
-    for name, values, empty in (
-        ("first_purchase", first_day, -1.0),
-        ("first_purchase_revenue", first_revenue, 0.0),
-    ):
-        column = np.full(n, empty)
-        column[positions] = values[known]
-        columns[name] = column
+    to_year_ago = columns.pop("revenue_to_year_ago")
+    columns["revenue_12m"] = columns["revenue"] - to_year_ago
+    columns["revenue_prev_12m"] = to_year_ago - columns.pop("revenue_to_two_years_ago")
+    future_days = int(columns.pop("future_days").sum())
     columns["first_day"] = columns["first_purchase"]
     columns["last_day"] = columns["last_purchase"]
-    other_tiers: dict[int, str] = {}
     with connection.cursor() as cursor:
         placeholders = ", ".join(["%s"] * len(tier_codes)) or "''"
         cursor.execute(
@@ -282,31 +225,28 @@ def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
         )
         other_tiers = dict(cursor.fetchall())
     return AccountFigures(
-        as_of=as_of, columns=columns, tier_codes=tier_codes, other_tiers=other_tiers
+        as_of=as_of,
+        columns=columns,
+        tier_codes=tier_codes,
+        other_tiers=other_tiers,
+        future_days=future_days,
     )
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def last_order_day() -> dt.date | None:
     """The latest day in the rollups (None without any order)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT MIN(day), MAX(day) FROM ledger_accountday")
-        _first, last = cursor.fetchone()
-    if last is None:
-        return None
-    return last if isinstance(last, dt.date) else dt.date.fromisoformat(str(last))
+        cursor.execute("SELECT MAX(last_day) FROM ledger_accounttotal")
+        return _date(cursor.fetchone()[0])
 
 
 def first_order_day() -> dt.date | None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT MIN(day) FROM ledger_accountday")
-        (first,) = cursor.fetchone()
-    if first is None:
-        return None
-    return first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first))
-
-
-def future_days_count(as_of: dt.date) -> int:
-    """How many account-days lie after ``as_of`` (ignored by this scoring)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM ledger_accountday WHERE day > %s", [as_of.isoformat()])
-        return int(cursor.fetchone()[0])
+        cursor.execute("SELECT MIN(first_day) FROM ledger_accounttotal")
+        return _date(cursor.fetchone()[0])

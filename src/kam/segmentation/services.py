@@ -332,17 +332,19 @@ def _scoring_compute_and_write(
     result = scoring.scores_compute(
         account_figures, config=config, service_costs=service_costs, with_clv=with_clv
     )
-    future = figures.future_days_count(as_of)
+    future = account_figures.future_days
     if future:
         result.summary["messages"].append(
             f"{future} account-days dated after {as_of} were left out."
         )
     del account_figures
-    step("write")
     now = timezone.now()
     with transaction.atomic():
+        step("scores")
         _scores_write(run.pk, result)
+        step("snapshots")
         _snapshots_update(run, now)
+        step("proposals")
         created = _proposals_write(run, now)
     return result, created
 

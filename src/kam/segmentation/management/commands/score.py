@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from kam.segmentation import services
 
-PHASES = ["figures", "costs", "models", "write", "cleanup"]
+PHASES = ["figures", "costs", "models", "scores", "snapshots", "proposals", "cleanup"]
 
 
 def parse_date(value: str) -> dt.date:
@@ -34,8 +34,11 @@ class Command(BaseCommand):
         as_of = parse_date(options["as_of"]) if options["as_of"] else None
         started = time.monotonic()
         bar = tqdm(total=len(PHASES), desc="kam score", unit="phase", disable=None)
+        # (step name, seconds since the start) as each step begins; shown with -v2.
+        marks: list[tuple[str, float]] = []
 
         def progress(name: str) -> None:
+            marks.append((name, time.monotonic() - started))
             bar.set_postfix_str(name)
             if name != PHASES[0]:
                 bar.update(1)
@@ -59,3 +62,12 @@ class Command(BaseCommand):
         )
         if run.message:
             self.stdout.write(run.message)
+        if options["verbosity"] >= 2:
+            ends = [at for _name, at in marks[1:]] + [time.monotonic() - started]
+            self.stdout.write(
+                "Steps: "
+                + ", ".join(
+                    f"{name} {end - at:.2f} s" for (name, at), end in zip(marks, ends, strict=True)
+                )
+                + f" (start-up {marks[0][1]:.2f} s)"
+            )
