@@ -106,6 +106,32 @@ def _running_revenue_sql(day: str) -> str:
       WHERE s.account_id = t.account_id AND s.day <= {day} ORDER BY s.day DESC LIMIT 1) END"""
 
 
+_FUTURE_SUMS = """SUM(d.revenue) AS revenue, SUM(d.cost) AS cost,
+    SUM(d.cost_lines) AS cost_lines, SUM(d.lines) AS lines, SUM(d.orders) AS orders,
+    SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END) AS purchase_days,
+    SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS purchase_revenue,
+    COUNT(*) AS days"""
+
+
+def _future_sql() -> str:
+    """Per account with days after as_of: the sums of those days (an index range each).
+
+    The join order is forced (LATERAL on PostgreSQL, CROSS JOIN on SQLite): the planners
+    otherwise scan every daily row for the few after as_of.
+    """
+    if connection.vendor == "postgresql":
+        return f"""
+  SELECT ft.account_id, x.* FROM ledger_accounttotal ft
+  CROSS JOIN LATERAL (SELECT {_FUTURE_SUMS} FROM ledger_accountday d
+    WHERE d.account_id = ft.account_id AND d.day > %(as_of)s) x
+  WHERE ft.last_day > %(as_of)s"""
+    return f"""
+  SELECT d.account_id, {_FUTURE_SUMS}
+  FROM ledger_accounttotal ft CROSS JOIN ledger_accountday d
+  WHERE ft.last_day > %(as_of)s AND d.account_id = ft.account_id AND d.day > %(as_of)s
+  GROUP BY d.account_id"""
+
+
 def figures_sql(tier_codes: list[str]) -> str:
     """Every non-archived account with its figures as of a date, from the per-account totals.
 
@@ -123,17 +149,7 @@ def figures_sql(tier_codes: list[str]) -> str:
 
     first_purchase = "CASE WHEN t.first_purchase <= %(as_of)s THEN t.first_purchase END"
     return f"""
-WITH future AS (
-  SELECT d.account_id, SUM(d.revenue) AS revenue, SUM(d.cost) AS cost,
-    SUM(d.cost_lines) AS cost_lines, SUM(d.lines) AS lines, SUM(d.orders) AS orders,
-    SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END) AS purchase_days,
-    SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS purchase_revenue,
-    COUNT(*) AS days
-  -- CROSS JOIN: SQLite keeps this order (few totals, then an index range each).
-  FROM ledger_accounttotal ft CROSS JOIN ledger_accountday d
-  WHERE ft.last_day > %(as_of)s AND d.account_id = ft.account_id AND d.day > %(as_of)s
-  GROUP BY d.account_id
-)
+WITH future AS ({_future_sql()})
 SELECT a.id,
   CASE WHEN t.account_id IS NULL THEN 0 ELSE 1 END,
   COALESCE(CAST(a.wallet_size AS {money}), -1),

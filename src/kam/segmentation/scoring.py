@@ -213,10 +213,8 @@ def percentile_scores(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     usable = mask & np.isfinite(values)
     if not usable.any():
         return result
-    ordered = np.sort(values[usable])
-    below = np.searchsorted(ordered, values[usable], side="left")
-    equal = np.searchsorted(ordered, values[usable], side="right") - below
-    result[usable] = 100.0 * (below + 0.5 * equal) / ordered.size
+    below, equal = pareto.below_and_equal(values[usable])
+    result[usable] = 100.0 * (below + 0.5 * equal) / below.size
     return result
 
 

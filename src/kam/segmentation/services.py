@@ -340,6 +340,11 @@ def _scoring_compute_and_write(
     del account_figures
     now = timezone.now()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A crash may lose this run (the database stays consistent; run it again),
+            # so its commit need not wait for the WAL flush.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         step("scores")
         _scores_write(run.pk, result)
         step("snapshots")
@@ -353,25 +358,30 @@ SQLITE_CACHE_KB = 256 * 1024
 
 
 @contextmanager
-def _sqlite_big_cache() -> Iterator[None]:
-    """SQLite: a 256 MB page cache (allocated only as pages are touched) for the run.
+def _database_tuned() -> Iterator[None]:
+    """Session settings for the run's few big statements, restored afterwards.
 
-    With the default 2 MB, the one transaction writing a score row, a snapshot and a
-    proposal per account spills and re-reads index pages; measured 0.2-1 s less per
-    100,000 accounts.
+    SQLite: a 256 MB page cache (allocated only as pages are touched); with the default
+    2 MB, the transaction writing a score row, a snapshot and a proposal per account
+    spills and re-reads index pages (measured 0.2-1 s less per 100,000 accounts).
+    PostgreSQL: no JIT; compiling these one-off queries cost more than it saved
+    (figures query on 300,000 accounts: 5.4 s with JIT, 2.9 s without).
     """
-    if connection.vendor != "sqlite":
-        yield
-        return
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (before,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KB}")
+        if connection.vendor == "postgresql":
+            cursor.execute("SET jit = off")
+        elif connection.vendor == "sqlite":
+            cursor.execute("PRAGMA cache_size")
+            (before,) = cursor.fetchone()
+            cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KB}")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+            if connection.vendor == "postgresql":
+                cursor.execute("RESET jit")
+            elif connection.vendor == "sqlite":
+                cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def scoring_run(
@@ -394,7 +404,7 @@ def scoring_run(
     run = ScoringRun.objects.create(as_of=as_of, started_by=actor)
     started = time.monotonic()
     try:
-        with _sqlite_big_cache():
+        with _database_tuned():
             result, created = _scoring_compute_and_write(run, as_of, config, with_clv, step)
         summary = result.summary
         run.accounts = summary["accounts"]
