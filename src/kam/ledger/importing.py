@@ -193,6 +193,7 @@ class _OrderImport(_Import):
         self.seen: dict[int, int] = {}
         self.next_line: dict[str, int] = {}
         self.products: dict[str, tuple[str, str]] = {}
+        self.order_numbers: set[str] = set()
         self.spool = rollups.LineSpool()
         self.spool_add = self.spool.add
 
@@ -233,6 +234,7 @@ class _OrderImport(_Import):
         if errors:
             return errors
         self.seen[key] = row.number
+        self.order_numbers.add(order_no)
         if account_id is None:
             self.new_accounts.setdefault(code, v["account_name"] or code)
         else:
@@ -309,6 +311,7 @@ class _OrderImport(_Import):
         if not self.has_line_no:
             self.next_line[order_no] = line_no
         self.seen[key] = row.number
+        self.order_numbers.add(order_no)
         self.touched.add(account_id)
         product = product_code or product_name[:64]
         if product:
@@ -403,6 +406,7 @@ class _OrderImport(_Import):
         # Valid: the same effects as accept() on each row.
         self.next_line.update(next_line)
         self.seen.update(zip(line_keys, numbers, strict=True))
+        self.order_numbers.update(order_nos)
         self.touched.update(account_ids)
         products = (
             product_codes
@@ -453,8 +457,10 @@ class _OrderImport(_Import):
         created_accounts = self._accounts_create() if self.new_accounts else []
         self.report.accounts_created = len(created_accounts)
         self.touched.update(account.pk for account in created_accounts)
-        _ids, self.report.products_created = products_upsert(self.products)
-        result = rollups.order_lines_upsert(self.spool)
+        product_ids, self.report.products_created = products_upsert(self.products)
+        account_ids = self.accounts | {account.code: account.pk for account in created_accounts}
+        result = rollups.order_lines_write(self.spool, self.order_numbers, account_ids, product_ids)
+        self.order_numbers = set()
         if self.editable is not None and result.moved_from - self.editable:
             raise PermissionDenied(
                 "Some lines of this file belong to orders of accounts outside your portfolio."

@@ -9,11 +9,11 @@ Call these inside the caller's transaction.
 import csv
 import io
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from django.db import connection
 
@@ -59,46 +59,76 @@ class LineSpool:
 
     SQLite: rows go straight into the temporary staging table as they are checked
     (executemany, no formatting or parsing per line); a rejected file leaves only
-    that temporary table, dropped by close(). PostgreSQL: CSV text in a temporary
-    file for COPY (the connection must stay free for progress updates meanwhile).
+    that temporary table, dropped by close(). PostgreSQL: CSV in a temporary file,
+    written a batch at a time, for COPY (the connection stays free meanwhile for
+    progress updates).
     """
 
     def __init__(self) -> None:
         self.batch: list[tuple[Any, ...]] = []
-        self.text: TextIO | None = None
+        self.file: BinaryIO | None = None
         self.staged = connection.vendor != "postgresql"
         if self.staged:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
                 cursor.execute(_STAGE_DDL)
-            self.add: Callable[[tuple[Any, ...]], Any] = self._append
-            self.extend: Callable[[Iterable[tuple[Any, ...]]], Any] = self._insert
         else:
-            raw = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
-            self.text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            writer = csv.writer(self.text)
-            self.add, self.extend = writer.writerow, writer.writerows
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
 
-    def _append(self, line: tuple[Any, ...]) -> None:
+    def add(self, line: tuple[Any, ...]) -> None:
         self.batch.append(line)
         if len(self.batch) >= BATCH:
             self.flush()
 
-    def _insert(self, lines: Iterable[tuple[Any, ...]]) -> None:
+    def extend(self, lines: Iterable[tuple[Any, ...]]) -> None:
+        if self.file is not None:
+            self.file.write(_csv_bytes(lines))
+            return
         with connection.cursor() as cursor:
-            cursor.executemany(_STAGE_INSERT, lines)
+            # The plain sqlite3 cursor: Django's wrapper costs a tenth more per row here.
+            cursor.cursor.executemany(_STAGE_INSERT.replace("%s", "?"), lines)
 
     def flush(self) -> None:
         if self.batch:
-            self._insert(self.batch)
+            self.extend(self.batch)
             self.batch = []
 
+    def csv_chunks(self) -> Iterator[bytes]:
+        """PostgreSQL: the spooled CSV, from the start, in 1 MiB chunks."""
+        assert self.file is not None
+        self.flush()
+        self.file.seek(0)
+        while chunk := self.file.read(1 << 20):
+            yield chunk
+
+    def csv_rows(self) -> Iterator[list[str]]:
+        """PostgreSQL: the spooled lines, parsed again."""
+        assert self.file is not None
+        self.flush()
+        self.file.seek(0)
+        text = io.TextIOWrapper(self.file, encoding="utf-8", newline="")
+        try:
+            yield from csv.reader(text)
+        finally:
+            text.detach()
+
     def close(self) -> None:
-        if self.text is not None:
-            self.text.close()
+        if self.file is not None:
+            self.file.close()
         else:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+
+
+def _csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
+    """Rows as CSV in UTF-8, formatted in C (csv.writer on a StringIO), encoded once."""
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    return text.getvalue().encode()
+
+
+# Empty CSV fields are NULL for COPY; these text columns want '' instead.
+_COPY_OPTIONS = "FORMAT csv, FORCE_NOT_NULL (channel, sales_rep, credit_for_order_no)"
 
 
 def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
@@ -106,16 +136,16 @@ def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
     if isinstance(spool, LineSpool):
         if spool.staged:
             spool.flush()
-            cursor.execute(f"SELECT COUNT(*) FROM {STAGE}")
-            return cursor.fetchone()[0]
-        assert spool.text is not None
-        spool = spool.text
-        spool.flush()
+        else:
+            with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN WITH ({_COPY_OPTIONS})") as copy:
+                for chunk in spool.csv_chunks():
+                    copy.write(chunk)
+            cursor.execute(f"ANALYZE {STAGE}")
+        cursor.execute(f"SELECT COUNT(*) FROM {STAGE}")
+        return cursor.fetchone()[0]
     spool.seek(0)
     if connection.vendor == "postgresql":
-        # Empty CSV fields are NULL for COPY; text columns want '' instead.
-        options = "FORMAT csv, FORCE_NOT_NULL (channel, sales_rep, credit_for_order_no)"
-        with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN WITH ({options})") as copy:
+        with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN WITH ({_COPY_OPTIONS})") as copy:
             while chunk := spool.read(1 << 20):
                 copy.write(chunk)
         cursor.execute(f"ANALYZE {STAGE}")
@@ -125,6 +155,63 @@ def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
             cursor.executemany(_STAGE_INSERT, batch)
     cursor.execute(f"SELECT COUNT(*) FROM {STAGE}")
     return cursor.fetchone()[0]
+
+
+def order_lines_write(
+    spool: LineSpool,
+    order_numbers: Collection[str],
+    account_ids: Mapping[str, int],
+    product_ids: Mapping[str, int],
+) -> UpsertResult:
+    """Write checked lines: on PostgreSQL by COPY when all their orders are new, else upsert."""
+    if not spool.staged and not order_lines_any_exist(order_numbers):
+        return order_lines_copy_new(spool, account_ids, product_ids)
+    return order_lines_upsert(spool)
+
+
+def order_lines_any_exist(order_numbers: Collection[str]) -> bool:
+    """Whether the ledger holds a line of any of these orders."""
+    table = connection.ops.quote_name(OrderLine._meta.db_table)
+    numbers = list(order_numbers)
+    postgresql = connection.vendor == "postgresql"
+    size = 50_000 if postgresql else 500
+    with connection.cursor() as cursor:
+        for start in range(0, len(numbers), size):
+            chunk = numbers[start : start + size]
+            if postgresql:
+                cursor.execute(f"SELECT 1 FROM {table} WHERE order_no = ANY(%s) LIMIT 1", [chunk])
+            else:
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"SELECT 1 FROM {table} WHERE order_no IN ({marks}) LIMIT 1", chunk)
+            if cursor.fetchone():
+                return True
+    return False
+
+
+def order_lines_copy_new(
+    spool: LineSpool, account_ids: Mapping[str, int], product_ids: Mapping[str, int]
+) -> UpsertResult:
+    """PostgreSQL: COPY lines of orders the ledger does not hold yet straight into it.
+
+    COPY writes the table in bulk (several rows per page write), about twice as fast
+    as INSERT … SELECT from a staging table. Codes become ids here, in Python,
+    while the server works through the previous chunk.
+    """
+    table = connection.ops.quote_name(OrderLine._meta.db_table)
+    account, product = account_ids.__getitem__, product_ids.__getitem__
+    total = 0
+    rows = spool.csv_rows()
+    sql = f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH ({_COPY_OPTIONS})"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        while batch := list(islice(rows, BATCH)):
+            total += len(batch)
+            copy.write(
+                _csv_bytes(
+                    (account(r[0]), r[1], r[2], r[3], product(r[4]) if r[4] else "", *r[5:])
+                    for r in batch
+                )
+            )
+    return UpsertResult(created=total)
 
 
 @contextmanager

@@ -783,7 +783,11 @@ def _csv_batches(
         if (
             set(map(len, chunk)) == {width}
             and all(map(any, chunk))
-            and max(map(len, chain.from_iterable(chunk))) <= limit
+            # Whole rows first: one len per row instead of one per cell, usually enough.
+            and (
+                max(map(len, map("".join, chunk))) <= limit
+                or max(map(len, chain.from_iterable(chunk))) <= limit
+            )
         ):
             yield range(first, number + 1), list(map(pick, chunk))
         else:

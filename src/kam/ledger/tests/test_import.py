@@ -336,3 +336,23 @@ def test_accounts_and_products_with_order_lines_cannot_be_deleted(tmp_path, acco
     with pytest.raises(ProtectedError):
         Product.objects.get(code="P1").delete()
     assert OrderLine.objects.filter(account=accounts["A1"]).count() == 2
+
+
+def test_a_file_mixing_new_and_known_orders_creates_and_updates_exactly(tmp_path, accounts):
+    # New orders only take the bulk path (COPY on PostgreSQL); a known order makes it an upsert.
+    import_file(kind="orders", path=write_csv(tmp_path / "first.csv", ORDERS_ZH[:3]))
+    mixed = [*ORDERS_ZH, ["A2", "SO-3", "1", "2024-05-02", "", "", "1", "50", ""]]
+    mixed[1] = [*mixed[1][:7], "1300", "1000"]
+    report = import_file(kind="orders", path=write_csv(tmp_path / "mixed.csv", mixed))
+    assert (report.created, report.updated, report.unchanged) == (2, 1, 1)
+    assert OrderLine.objects.get(order_no="SO-1", line_no=1).revenue == Decimal("1300")
+    assert OrderLine.objects.get(order_no="SO-3").product is None
+    assert AccountDay.objects.get(account=accounts["A2"], day="2024-05-02").revenue == Decimal("50")
+
+
+def test_new_orders_without_product_or_cost_are_written_with_empty_values(tmp_path, accounts):
+    rows = [ORDERS_ZH[0], ["A1", "SO-9", "1", "2024-06-01", "", "", "", "80", ""]]
+    report = import_file(kind="orders", path=write_csv(tmp_path / "bare.csv", rows))
+    assert report.created == 1
+    line = OrderLine.objects.get(order_no="SO-9")
+    assert (line.product, line.cost, line.quantity, line.channel) == (None, None, Decimal(1), "")
