@@ -7,7 +7,7 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service desk")
     menu_items = [
         (_("Service desk"), "service:queue"),
-        (_("Service analytics"), "service:analytics"),
+        (_("Service analytics"), "service:analytics", "kam.service.selectors.sees_analytics"),
     ]
     periodic_tasks = [("kam.service.tasks.sla_check_task", 300)]
     profile_panels = ["kam.service.panels.account_tickets_panel"]

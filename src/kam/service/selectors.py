@@ -23,6 +23,11 @@ def sees_all_tickets(user: User) -> bool:
     return roles.is_service_manager(user) or user.role == Role.READ_ONLY
 
 
+def sees_analytics(user: User) -> bool:
+    """Service analytics: whoever sees all tickets, and account managers (their portfolio)."""
+    return sees_all_tickets(user) or user.role == Role.ACCOUNT_MANAGER
+
+
 def tickets_visible_to(user: User) -> QuerySet[Ticket]:
     tickets = Ticket.objects.all()
     if not user.is_authenticated or not user.is_active:

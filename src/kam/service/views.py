@@ -354,7 +354,7 @@ def _calendar_try(request: HttpRequest, write: Callable[[], Any]) -> None:
 
 
 def service_analytics(request: HttpRequest) -> HttpResponse:
-    if not (selectors.sees_all_tickets(request.user) or request.user.role == "account_manager"):
+    if not selectors.sees_analytics(request.user):
         raise PermissionDenied
     report = analytics.report(selectors.tickets_visible_to(request.user))
     context = {"report": report, "charts": report["charts"]}
