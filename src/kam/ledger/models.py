@@ -1,9 +1,11 @@
 """The order ledger: invoice lines per account, and per-account daily rollups for scoring."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -171,6 +173,8 @@ class ImportRun(models.Model):
     file_name = models.CharField(_("file"), max_length=255)
     # Where a web upload waits for the task worker; removed once the run finishes.
     stored_path = models.CharField(max_length=500, blank=True)
+    # "host:pid" of the process running the import, to tell a run whose process died.
+    worker = models.CharField(max_length=100, blank=True)
     dry_run = models.BooleanField(_("check only (dry run)"), default=False)
     skip_invalid = models.BooleanField(_("import the valid rows, skip the others"), default=False)
     create_accounts = models.BooleanField(_("create unknown accounts"), default=False)
@@ -205,6 +209,13 @@ class ImportRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {ImportStatus.DONE, ImportStatus.REJECTED, ImportStatus.FAILED}
+
+    @property
+    def waits_long(self) -> bool:
+        """Queued for over a minute: the task worker may not be running."""
+        return self.status == ImportStatus.QUEUED and timezone.now() - self.created_at > timedelta(
+            minutes=1
+        )
 
     @property
     def percent(self) -> int:

@@ -1,6 +1,8 @@
 """Writes of the ledger: imports (recorded as ImportRun) and their execution."""
 
 import logging
+import os
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -60,7 +62,9 @@ def import_run_execute(*, run: ImportRun, path: str | Path, progress_callback=No
     every row, and the run's progress must be visible while it works.
     """
     path = Path(path)
-    _run_update(run, status=ImportStatus.VALIDATING, rows_total=estimate_rows(path))
+    _run_update(
+        run, status=ImportStatus.VALIDATING, rows_total=estimate_rows(path), worker=_this_worker()
+    )
     last = [0.0]
 
     def progress(rows: int) -> None:
@@ -97,6 +101,47 @@ def import_run_execute(*, run: ImportRun, path: str | Path, progress_callback=No
         raise
     import_run_record(run=run, report=report)
     return report
+
+
+def _this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[-100:]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def import_run_stale_fail(run: ImportRun) -> bool:
+    """Mark a run failed if the process running it, on this machine, has ended.
+
+    A killed worker leaves its run "checking" or "writing" for ever; its transaction
+    was rolled back, so nothing was written. Returns whether the run was marked.
+    """
+    if run.status not in (ImportStatus.VALIDATING, ImportStatus.WRITING) or not run.worker:
+        return False
+    host, _, pid = run.worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or _process_alive(int(pid)):
+        return False
+    fields = {
+        "status": ImportStatus.FAILED,
+        "message": "The import stopped: the process running it ended (killed or restarted). "
+        "Nothing was written; upload the file again.",
+        "finished_at": timezone.now(),
+    }
+    # Conditional, so a run that just finished is left as it is.
+    marked = ImportRun.objects.filter(pk=run.pk, status=run.status, worker=run.worker).update(
+        **fields
+    )
+    if marked:
+        for name, value in fields.items():
+            setattr(run, name, value)
+    return bool(marked)
 
 
 def import_run_record(*, run: ImportRun, report: ImportReport) -> None:

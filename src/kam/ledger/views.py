@@ -73,6 +73,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
 
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.import_runs_visible_to(request.user), pk=pk)
+    services.import_run_stale_fail(run)
     return render_page(
         request, "ledger/import_detail.html", "ledger/partials/import_progress.html", {"run": run}
     )

@@ -1,10 +1,15 @@
 """Ledger pages and API: per-account orders, monthly chart, import upload, templates, export."""
 
 import io
+import os
+import socket
+import subprocess
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from kam.ledger.importing import import_file
@@ -174,3 +179,38 @@ def test_export_follows_the_account_list_filters_and_visibility(
     orders = client.get("/ledger/export/orders.xlsx")
     rows = list(load_workbook(io.BytesIO(orders.getvalue())).active.iter_rows(values_only=True))
     assert len(rows) == 5 and rows[0][0] == "account_code"
+
+
+def test_a_run_whose_process_died_shows_as_failed_and_a_live_one_keeps_going(client_for, am_member):
+    dead = subprocess.Popen(["true"])  # a process that has ended: its pid is free
+    dead.wait()
+    host = socket.gethostname()
+    stale = ImportRun.objects.create(
+        user=am_member, kind="orders", file_name="x.csv", status=ImportStatus.WRITING,
+        worker=f"{host}:{dead.pid}",
+    )  # fmt: skip
+    alive = ImportRun.objects.create(
+        user=am_member, kind="orders", file_name="y.csv", status=ImportStatus.VALIDATING,
+        worker=f"{host}:{os.getpid()}",
+    )  # fmt: skip
+    elsewhere = ImportRun.objects.create(
+        user=am_member, kind="orders", file_name="z.csv", status=ImportStatus.VALIDATING,
+        worker=f"other-{host}:{dead.pid}",
+    )  # fmt: skip
+    client = client_for(am_member)
+    response = client.get(f"/ledger/import/{stale.pk}/")
+    assert "Nothing was written" in response.content.decode()
+    stale.refresh_from_db()
+    assert stale.status == ImportStatus.FAILED and stale.finished_at is not None
+    for run in (alive, elsewhere):
+        client.get(f"/ledger/import/{run.pk}/")
+        run.refresh_from_db()
+        assert run.status == ImportStatus.VALIDATING
+
+
+def test_a_run_queued_for_long_says_the_worker_may_be_missing(client_for, am_member):
+    run = ImportRun.objects.create(user=am_member, kind="orders", file_name="x.csv")
+    client = client_for(am_member)
+    assert 'id="import-waiting"' not in client.get(f"/ledger/import/{run.pk}/").content.decode()
+    ImportRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert 'id="import-waiting"' in client.get(f"/ledger/import/{run.pk}/").content.decode()
