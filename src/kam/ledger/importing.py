@@ -45,6 +45,13 @@ _MAX_LINE_NO = 2_147_483_647
 BATCH_ROWS = 5_000
 
 
+def _plain_currency(code: str) -> bool:
+    """Blank (CNY) or a code as the parser would keep it: three capital ASCII letters."""
+    return not code or (
+        len(code) == 3 and code.isascii() and code.isalpha() and code.isupper() and code != "RMB"
+    )
+
+
 def _plain_iso_date(text: str) -> bool:
     """A real date written YYYY-MM-DD."""
     if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.isascii():
@@ -283,7 +290,7 @@ class _OrderImport(_Import):
                 or not _PLAIN_AMOUNT_2(revenue)
                 or (quantity and not _PLAIN_AMOUNT_4(quantity))
                 or (cost and not _PLAIN_AMOUNT_2(cost))
-                or (currency and currency != "CNY")
+                or not _plain_currency(currency)
                 or len(product_code) > 64 or len(product_name) > 200 or len(category) > 100
                 or len(channel) > 50 or len(sales_rep) > 100 or len(credit_for) > 64
                 or len(get("account_name", "").strip()) > 200
@@ -375,7 +382,7 @@ class _OrderImport(_Import):
             all(map(_PLAIN_AMOUNT_2, revenues))
             and all(map(_PLAIN_AMOUNT_2, filter(None, costs)))
             and all(map(_PLAIN_AMOUNT_4, filter(None, quantities)))
-            and set(currencies) <= {"", "CNY"}
+            and all(map(_plain_currency, set(currencies)))
             and all(map(_plain_iso_date, set(days)))
         ):
             return False

@@ -356,3 +356,21 @@ def test_new_orders_without_product_or_cost_are_written_with_empty_values(tmp_pa
     assert report.created == 1
     line = OrderLine.objects.get(order_no="SO-9")
     assert (line.product, line.cost, line.quantity, line.channel) == (None, None, Decimal(1), "")
+
+
+def test_currencies_are_kept_as_codes_and_chinese_names_become_cny(tmp_path, accounts):
+    header = ["account_code", "order_no", "order_date", "revenue", "currency"]
+    plain = [header, ["A1", "C-1", "2024-01-02", "10", "USD"], ["A1", "C-2", "2024-01-02", "5", ""]]
+    assert import_file(kind="orders", path=write_csv(tmp_path / "plain.csv", plain)).created == 2
+    mixed = [
+        header,
+        ["A1", "C-3", "2024-01-03", "10", "gbp"],
+        ["A1", "C-4", "2024-01-03", "10", "RMB"],
+        ["A1", "C-5", "2024-01-03", "10", "人民币"],
+        ["A1", "C-6", "2024-01-03", "10", "EUR"],
+    ]
+    assert import_file(kind="orders", path=write_csv(tmp_path / "mixed.csv", mixed)).created == 4
+    currencies = dict(OrderLine.objects.values_list("order_no", "currency"))
+    assert currencies == {
+        "C-1": "USD", "C-2": "CNY", "C-3": "GBP", "C-4": "CNY", "C-5": "CNY", "C-6": "EUR",
+    }  # fmt: skip
