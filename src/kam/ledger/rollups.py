@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO, TextIO
 
-from django.db import connection
+from django.db import connection, transaction
 
 from kam.customers.models import Account
 from kam.ledger.models import AccountDay, AccountTotal, OrderLine, Product
@@ -84,9 +84,10 @@ class LineSpool:
         if self.file is not None:
             self.file.write(_csv_bytes(lines))
             return
-        with connection.cursor() as cursor:
-            # The plain sqlite3 cursor: Django's wrapper costs a tenth more per row here.
-            cursor.cursor.executemany(_STAGE_INSERT.replace("%s", "?"), lines)
+        # One transaction per batch: in autocommit every row would be one (3-10x slower).
+        with transaction.atomic():
+            # sqlite3's own executemany, past Django's cursor wrapper (a tenth more per row).
+            connection.connection.executemany(_STAGE_INSERT.replace("%s", "?"), lines)
 
     def flush(self) -> None:
         if self.batch:
