@@ -196,6 +196,8 @@ class AccountScore(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
         db_constraint=False,
+        # Scores are read by (run, account); accounts are archived, not deleted.
+        db_index=False,
     )
     revenue = models.FloatField(_("revenue"), default=0)
     margin = models.FloatField(_("gross margin"), null=True, blank=True)
@@ -289,6 +291,7 @@ class TierProposal(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # empty on run proposals; users are deactivated, not deleted
     )
     created_at = models.DateTimeField(_("proposed"), auto_now_add=True)
     status = models.CharField(
@@ -301,6 +304,7 @@ class TierProposal(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # empty on run proposals; users are deactivated, not deleted
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=500, blank=True)

@@ -1,0 +1,46 @@
+"""Score rows written in bulk read back exactly (binary COPY on PostgreSQL, executemany on SQLite)."""
+
+import datetime as dt
+
+import numpy as np
+from django.db import models
+
+from kam.segmentation import figures, scoring, services
+from kam.segmentation.models import AccountScore, ScoringRun
+
+DAYS = [dt.date(2024, 2, 29), None, dt.date(1999, 12, 31)]  # before PostgreSQL's date zero too
+REASONS = ["Rule 2 (key): ABC class A; value score 72.4 ≥ 70", "", "重点客户" * 100]
+
+
+def test_written_score_rows_read_back_with_nulls_dates_and_texts(account_make):
+    accounts = [account_make() for _ in range(3)]
+    run = ScoringRun.objects.create(as_of=dt.date(2025, 12, 31))
+    columns: dict[str, np.ndarray] = {"account_id": np.array([a.pk for a in accounts])}
+    expected: dict[str, list] = {}
+    for name in services.SCORE_COLUMNS[2:-1]:
+        field = AccountScore._meta.get_field(name)
+        if isinstance(field, models.DateField):
+            values = [np.nan if d is None else figures.day_number(d) for d in DAYS]
+            expected[name] = DAYS
+        elif isinstance(field, models.CharField):
+            values = ["key", "", "战略客户"] if field.max_length > 1 else ["A", "", "C"]
+            expected[name] = values
+            columns[name] = np.array(values, dtype=object)
+            continue
+        elif isinstance(field, models.FloatField):
+            values = [1.5, np.nan if field.null else 0.0, -2.5e9 + 0.125]
+            expected[name] = [1.5, None if field.null else 0.0, -2.5e9 + 0.125]
+        else:
+            values = [3, np.nan if field.null else 0, 32_000]  # smallint holds 32,767
+            expected[name] = [3, None if field.null else 0, 32_000]
+        columns[name] = np.array(values, dtype=np.float64)
+    result = scoring.ScoreResult(columns=columns, reasons=REASONS, summary={}, clv=None)
+
+    services._scores_write(run.pk, result)
+
+    rows = list(AccountScore.objects.filter(run=run).order_by("account_id"))
+    assert [row.account_id for row in rows] == [a.pk for a in accounts]
+    assert [row.tier_reason for row in rows] == [reason[:300] for reason in REASONS]
+    for name, values in expected.items():
+        got = [getattr(row, name) for row in rows]
+        assert got == values, name
