@@ -298,7 +298,8 @@ def _totals_insert_sql(where: str) -> str:
         f"MIN(CASE WHEN {purchase} THEN d.day END), MAX(CASE WHEN {purchase} THEN d.day END), "
         f"COALESCE((SELECT f.revenue FROM {days} f WHERE f.account_id = d.account_id "
         "AND f.revenue > 0 ORDER BY f.day LIMIT 1), 0) "
-        f"FROM {days} d WHERE {where} GROUP BY d.account_id"
+        # In account order: scoring reads the totals by account, with index look-ups beside.
+        f"FROM {days} d WHERE {where} GROUP BY d.account_id ORDER BY d.account_id"
     )
 
 

@@ -25,7 +25,7 @@ the plain historical figures instead (RFM scores and last-12-month revenue from
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
@@ -496,15 +496,46 @@ def conditional_expected_number_of_purchases_up_to_time(
     (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), whose parameters do not grow
     with x, so heavy buyers and huge T stay finite.
     """
+    return expected_purchases_over_horizons(model, [t], frequency, recency, T)[0]
+
+
+def expected_purchases_over_horizons(
+    model: BetaGeoFit,
+    horizons: Sequence[ArrayLike],
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+) -> list[FloatArray]:
+    """``conditional_expected_number_of_purchases_up_to_time`` for several horizons at once.
+
+    The inputs are checked and P(alive) computed once (a CLV sums a dozen horizons).
+    """
     x, t_x, age = _check_frequency_recency_t(frequency, recency, T)
-    horizon = np.asarray(t, dtype=np.float64)
-    if not np.all(np.isfinite(horizon)) or np.any(horizon < 0):
+    arrays = [np.asarray(t, dtype=np.float64) for t in horizons]
+    if any(not np.all(np.isfinite(h)) or np.any(h < 0) for h in arrays):
         raise ModelInputError("t must be finite and non-negative.")
+    p_alive = conditional_probability_alive(model, x, t_x, age)
+    results: list[FloatArray] = []
+    done: dict[float, FloatArray] = {}  # equal scalar horizons are computed once
+    for horizon in arrays:
+        key = float(horizon) if horizon.ndim == 0 else None
+        if key is not None and key in done:
+            results.append(done[key])
+            continue
+        expected = _expected_purchases(model, horizon, x, age, p_alive)
+        if key is not None:
+            done[key] = expected
+        results.append(expected)
+    return results
+
+
+def _expected_purchases(
+    model: BetaGeoFit, horizon: FloatArray, x: FloatArray, age: FloatArray, p_alive: FloatArray
+) -> FloatArray:
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     if abs(a - 1.0) < 1e-9:
         # The formula has a removable singularity at a = 1; step just beside it.
         a = 1.0 + 1e-9
-    p_alive = conditional_probability_alive(model, x, t_x, age)
     z = horizon / (alpha + age + horizon)
     hyp = special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
     not_yet = np.exp((a - 1.0) * np.log1p(-z)) * hyp

@@ -159,7 +159,7 @@ def below_and_equal(values: FloatArray) -> tuple[IntArray, IntArray]:
     Sorts once and looks the sorted values up in order: a binary search per value in
     input order would jump around memory (several times slower on a million values).
     """
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values)
     ordered = values[order]
     below_sorted = np.searchsorted(ordered, ordered, side="left")
     equal_sorted = np.searchsorted(ordered, ordered, side="right") - below_sorted

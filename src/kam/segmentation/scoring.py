@@ -177,10 +177,15 @@ def _clv_predict(
     n = summary.index.size
     empty = np.full(n, np.nan)
     p_alive, expected, order_value, value = empty, empty.copy(), empty.copy(), empty.copy()
+    per_month = clv_model.PERIODS_PER_MONTH["W" if period == "week" else "D"]
+    cumulative: list[np.ndarray] = []
     if transactions is not None:
         p_alive = clv_model.conditional_probability_alive(transactions, *args)
-        expected = clv_model.conditional_expected_number_of_purchases_up_to_time(
-            transactions, horizon_periods, *args
+        # The horizon and every month of the CLV in one call (inputs checked once).
+        expected, *cumulative = clv_model.expected_purchases_over_horizons(
+            transactions,
+            [horizon_periods, *(month * per_month for month in range(1, months + 1))],
+            *args,
         )
     if spend is not None:
         order_value = clv_model.conditional_expected_average_profit(
@@ -193,17 +198,13 @@ def _clv_predict(
         messages.append("Expected order value falls back to each account's own mean spend.")
     if transactions is not None and n:
         monthly = (1.0 + annual_discount_rate) ** (1.0 / 12.0) - 1.0
-        per_month = clv_model.PERIODS_PER_MONTH["W" if period == "week" else "D"]
         value = np.zeros(n)
         previous = np.zeros(n)
         # Discounted sum of each month's expected purchases times the expected order value
         # (the convention of clv_model.customer_lifetime_value, usable with the fallback).
-        for month in range(1, months + 1):
-            cumulative = clv_model.conditional_expected_number_of_purchases_up_to_time(
-                transactions, month * per_month, *args
-            )
-            value += order_value * (cumulative - previous) / (1.0 + monthly) ** month
-            previous = cumulative
+        for month, up_to_month in enumerate(cumulative, start=1):
+            value += order_value * (up_to_month - previous) / (1.0 + monthly) ** month
+            previous = up_to_month
     return ClvResult(transactions, spend, summary, p_alive, expected, order_value, value, messages)
 
 
