@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -218,7 +219,9 @@ def _copy_types() -> list[str]:
     types = []
     for column in SCORE_COLUMNS:
         field = AccountScore._meta.get_field(column.removesuffix("_id"))
+        assert isinstance(field, Field)
         db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+        db_type = db_type or ""
         types.append("varchar" if db_type.startswith("varchar") else names.get(db_type, db_type))
     return types
 
