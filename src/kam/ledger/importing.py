@@ -201,7 +201,7 @@ class _OrderImport(_Import):
         self.next_line: dict[str, int] = {}
         self.products: dict[str, tuple[str, str]] = {}
         self.order_numbers: set[str] = set()
-        self.spool = rollups.LineSpool()
+        self.spool = rollups.LineSpool(keep=not self.report.dry_run)
         self.spool_add = self.spool.add
 
     def check(self, row: Row, v: dict[str, Any]) -> list[RowError]:

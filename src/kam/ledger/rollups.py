@@ -64,15 +64,16 @@ class LineSpool:
     progress updates).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep: bool = True) -> None:
         self.batch: list[tuple[Any, ...]] = []
         self.file: BinaryIO | None = None
+        self.keep = keep  # False: a dry run, the lines are only counted
         self.staged = connection.vendor != "postgresql"
-        if self.staged:
+        if keep and self.staged:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
                 cursor.execute(_STAGE_DDL)
-        else:
+        elif keep:
             self.file = tempfile.TemporaryFile()  # noqa: SIM115 -- closed by close()
 
     def add(self, line: tuple[Any, ...]) -> None:
@@ -81,6 +82,8 @@ class LineSpool:
             self.flush()
 
     def extend(self, lines: Iterable[tuple[Any, ...]]) -> None:
+        if not self.keep:
+            return
         if self.file is not None:
             self.file.write(_csv_bytes(lines))
             return
@@ -116,7 +119,7 @@ class LineSpool:
     def close(self) -> None:
         if self.file is not None:
             self.file.close()
-        else:
+        elif self.keep:
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
