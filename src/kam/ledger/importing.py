@@ -248,8 +248,7 @@ class _OrderImport(_Import):
             self.touched.add(account_id)
         product = v["product_code"] or (v["product_name"] or "")[:64]
         if product:
-            known = self.products.get(product, ("", ""))
-            self.products[product] = (v["product_name"] or known[0], v["category"] or known[1])
+            self._product_note(product, v["product_name"] or "", v["category"] or "")
         quantity, cost = v["quantity"], v["cost"]
         self.spool_add(
             (
@@ -260,6 +259,14 @@ class _OrderImport(_Import):
             )
         )  # fmt: skip
         return errors
+
+    def _product_note(self, product: str, name: str, category: str) -> None:
+        """Remember a product of the file; a later non-blank name or category wins."""
+        known = self.products.get(product)
+        if known is None:
+            self.products[product] = (name, category)
+        elif (name and name != known[0]) or (category and category != known[1]):
+            self.products[product] = (name or known[0], category or known[1])
 
     def accept(self, row: Row) -> bool:
         """The usual CSV line in a few C calls, with the effects `check` has on a valid row.
@@ -322,11 +329,7 @@ class _OrderImport(_Import):
         self.touched.add(account_id)
         product = product_code or product_name[:64]
         if product:
-            known = self.products.get(product)
-            if known is None:
-                self.products[product] = (product_name, category)
-            elif (product_name and product_name != known[0]) or (category and category != known[1]):
-                self.products[product] = (product_name or known[0], category or known[1])
+            self._product_note(product, product_name, category)
         self.spool_add(
             (
                 code, order_no, line_no, day, product, quantity or "1", revenue, cost,
@@ -427,13 +430,8 @@ class _OrderImport(_Import):
         for product, name, category in reversed(
             dict.fromkeys(reversed(tuple(zip(products, product_names, categories, strict=True))))
         ):
-            if not product:
-                continue
-            known = self.products.get(product)
-            if known is None:
-                self.products[product] = (name, category)
-            elif (name and name != known[0]) or (category and category != known[1]):
-                self.products[product] = (name or known[0], category or known[1])
+            if product:
+                self._product_note(product, name, category)
         self.spool.extend(
             zip(
                 codes, order_nos, line_nos, days, products,

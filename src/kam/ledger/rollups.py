@@ -136,24 +136,19 @@ _COPY_OPTIONS = "FORMAT csv, FORCE_NOT_NULL (channel, sales_rep, credit_for_orde
 
 
 def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
-    """Fill the staging table from the spool; returns the row count."""
+    """Fill the staging table from the spool (SQLite: LineSpool filled it); returns the count."""
     if isinstance(spool, LineSpool):
-        if spool.staged:
-            spool.flush()
-        else:
-            with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN WITH ({_COPY_OPTIONS})") as copy:
-                for chunk in spool.csv_chunks():
-                    copy.write(chunk)
-            cursor.execute(f"ANALYZE {STAGE}")
-        cursor.execute(f"SELECT COUNT(*) FROM {STAGE}")
-        return cursor.fetchone()[0]
-    spool.seek(0)
+        spool.flush()
+        chunks: Iterable[Any] = () if spool.staged else spool.csv_chunks()
+    else:
+        spool.seek(0)
+        chunks = iter(lambda: spool.read(1 << 20), "")
     if connection.vendor == "postgresql":
         with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN WITH ({_COPY_OPTIONS})") as copy:
-            while chunk := spool.read(1 << 20):
+            for chunk in chunks:
                 copy.write(chunk)
         cursor.execute(f"ANALYZE {STAGE}")
-    else:
+    elif not isinstance(spool, LineSpool):
         rows = csv.reader(spool)
         while batch := list(islice(rows, BATCH)):
             cursor.executemany(_STAGE_INSERT, batch)
