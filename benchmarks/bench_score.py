@@ -233,6 +233,36 @@ def load(accounts: int, lines: int, seed: int) -> None:
     )
 
 
+def reset() -> None:
+    """Migrate, then undo every scoring of an earlier run: the next one is a first scoring."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kam.settings")
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from kam.customers.models import Account
+    from kam.segmentation.models import ScoringRun, TierHistory, TierProposal
+
+    call_command("migrate", verbosity=0)
+    with transaction.atomic():
+        TierProposal.objects.all().delete()
+        TierHistory.objects.all().delete()
+        ScoringRun.objects.all().delete()
+        Account.objects.update(
+            tier="",
+            abc_class="",
+            value_score=None,
+            potential_score=None,
+            clv=None,
+            scored_at=None,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
+    print("  reset the scoring state of the loaded database")
+
+
 # --------------------------------------------------------------------------
 # Phase "alternative": pandas + lifetimes from the CSV
 # --------------------------------------------------------------------------
@@ -443,13 +473,25 @@ def main() -> None:
     )
     parser.add_argument("--workdir", default="/tmp/kam-bench-score")
     parser.add_argument(
-        "--phase", choices=["all", "load", "alternative"], default="all", help=argparse.SUPPRESS
+        "--reuse",
+        action="store_true",
+        help="reuse the CSV, the alternative's result and loaded databases of an earlier run "
+        "with the same sizes (scoring state is reset, so kam score runs as a first scoring)",
+    )
+    parser.add_argument(
+        "--phase",
+        choices=["all", "load", "reset", "alternative"],
+        default="all",
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--csv", default="", help=argparse.SUPPRESS)
     parser.add_argument("--result", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "load":
         load(args.accounts, args.lines, args.seed)
+        return
+    if args.phase == "reset":
+        reset()
         return
     if args.phase == "alternative":
         alternative(Path(args.csv), Path(args.result))
@@ -461,27 +503,37 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     csv_path = workdir / "order_lines.csv"
     print(f"bench_score: {args.accounts:,} accounts, {args.lines:,} order lines, as of {AS_OF}")
-    started = time.perf_counter()
-    csv_write(generate(args.accounts, args.lines, args.seed), csv_path)
-    print(
-        f"  wrote {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s"
-    )
-
+    sizes = workdir / "sizes.json"
+    size_key = json.dumps([args.accounts, args.lines, args.seed, sorted(args.databases.split(","))])
+    reuse = args.reuse and sizes.exists() and sizes.read_text() == size_key
+    if args.reuse and not reuse:
+        print("  nothing to reuse for these sizes: full run")
+    sizes.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result_path = workdir / "alternative.json"
-    alt_seconds, alt_rss, _out = measured(
-        [
-            PYTHON,
-            __file__,
-            "--phase",
-            "alternative",
-            "--csv",
-            str(csv_path),
-            "--result",
-            str(result_path),
-        ],
-        env,
-    )
+    if not reuse:
+        started = time.perf_counter()
+        csv_write(generate(args.accounts, args.lines, args.seed), csv_path)
+        print(
+            f"  wrote {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s"
+        )
+        alt_seconds, alt_rss, _out = measured(
+            [
+                PYTHON,
+                __file__,
+                "--phase",
+                "alternative",
+                "--csv",
+                str(csv_path),
+                "--result",
+                str(result_path),
+            ],
+            env,
+        )
+        (workdir / "alternative-time.json").write_text(json.dumps([alt_seconds, alt_rss]))
+    else:
+        alt_seconds, alt_rss = json.loads((workdir / "alternative-time.json").read_text())
+        print("  (reused: the CSV, the alternative's result and timing, the loaded databases)")
     theirs = json.loads(result_path.read_text())
     print(
         f"  alternative (pandas {_version('pandas')} + lifetimes {_version('lifetimes')} from CSV): "
@@ -491,20 +543,22 @@ def main() -> None:
     for name in args.databases.split(","):
         if name == "sqlite":
             database = workdir / "bench.sqlite3"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{database}{suffix}").unlink(missing_ok=True)
+            if not reuse:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{database}{suffix}").unlink(missing_ok=True)
             url = f"sqlite:///{database}"
         else:
             url = args.postgresql_url
-            _postgres_recreate(url)
+            if not reuse:
+                _postgres_recreate(url)
         db_env = {**env, "KAM_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "kam.settings"}
         print(f"{name}:")
+        phase = ["--phase", "reset"] if reuse else ["--phase", "load"]
         subprocess.run(
             [
                 PYTHON,
                 __file__,
-                "--phase",
-                "load",
+                *phase,
                 "--accounts",
                 str(args.accounts),
                 "--lines",
@@ -532,6 +586,7 @@ def main() -> None:
                 for k in ("r", "alpha", "a", "b", "p", "q", "v")
             )
         )
+    sizes.write_text(size_key)
 
 
 def _version(module: str) -> str:
