@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import TextChoices
 from django.utils import translation
+from django.utils.translation import gettext_noop
 
 from kam.customers import models as customer_models
 from kam.lib import tabular
@@ -54,7 +55,11 @@ def amount_parser(max_digits: int, places: int) -> Parser:
             return Decimal(value)
         number = exact(value)
         if abs(number) >= limit:
-            raise CellError(f"amount {number} is too large (at most {max_digits - places} digits)")
+            raise CellError(
+                gettext_noop("amount %(value)s is too large (at most %(digits)s digits)"),
+                value=number,
+                digits=max_digits - places,
+            )
         return number
 
     return parse
@@ -76,7 +81,11 @@ def positive_int_parser(maximum: int = 2_147_483_647) -> Parser:
     def parse(value: Any) -> int:
         number = parse_int(value)
         if not 0 < number <= maximum:
-            raise CellError(f"must be a whole number from 1 to {maximum}, not {number}")
+            raise CellError(
+                gettext_noop("must be a whole number from 1 to %(maximum)s, not %(value)s"),
+                maximum=maximum,
+                value=number,
+            )
         return number
 
     return parse
@@ -89,7 +98,10 @@ def currency_parser(value: Any) -> str:
     if text in {"RMB", "人民币", "元"}:
         return "CNY"
     if len(text) != 3 or not text.isascii() or not text.isalpha():
-        raise CellError(f"{text!r} is not a three-letter currency code such as CNY")
+        raise CellError(
+            gettext_noop("%(value)s is not a three-letter currency code such as CNY"),
+            value=repr(text),
+        )
     return text
 
 

@@ -3,7 +3,8 @@
 Every import runs in two phases, so a bad file changes nothing:
 
 1. check: stream the file once, parse and validate every row and report each
-   bad cell (row, column, reason). Order lines are spooled, already parsed, to
+   bad cell (row, column, reason; worded in the language active for the import,
+   each template translated once). Order lines are spooled, already parsed, to
    a temporary file; only compact keys (to find duplicate lines) stay in memory.
    Account and contact files are small and stay in memory.
 2. write, unless it is a dry run or the file has errors and skip_invalid is off:
@@ -23,17 +24,27 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from kam.audit.models import Action, AuditEntry
 from kam.customers.models import Account, Contact
 from kam.ledger import rollups
 from kam.ledger.columns import COLUMNS, import_specs
 from kam.ledger.models import Product
-from kam.lib.tabular import Row, RowError, TableError, TableReader, open_table, parse_row
+from kam.lib.tabular import (
+    REQUIRED,
+    Row,
+    RowError,
+    TableError,
+    TableReader,
+    open_table,
+    parse_row,
+)
 from kam.users import roles
 from kam.users.models import Team, User
 
 ERRORS_IN_MEMORY = 100_000
+NOT_YOURS = gettext_noop("account %(code)s is not in your portfolio")
 
 Progress = Callable[[int], None]
 
@@ -119,7 +130,7 @@ def _editable_ids(actor: User | None) -> set[int] | None:
     if actor is None:
         return None
     if not roles.may_edit_customers(actor):
-        raise PermissionDenied("You may not import customer data.")
+        raise PermissionDenied(gettext("You may not import customer data."))
     scope = roles.edit_scope(actor)
     if scope is None:
         return None
@@ -130,8 +141,16 @@ def _led_team_ids(actor: User | None) -> set[int]:
     return set() if actor is None else set(actor.led_teams.values_list("id", flat=True))
 
 
-def _error(row: Row, column: str, reason: str) -> RowError:
-    return RowError(row.number, row.columns.get(column, column), reason)
+class _Wording(dict[str, str]):
+    """Message templates in the language active for the import, each translated once.
+
+    A file can have a million bad rows: gettext runs once per template, and each
+    error only fills its values into the translated template.
+    """
+
+    def __missing__(self, template: str) -> str:
+        text = self[template] = gettext(template)
+        return text
 
 
 class _Import:
@@ -147,6 +166,16 @@ class _Import:
         self.message = f"import of {report.file_name}"[:500]
         self.headers: dict[str, str] = {}  # canonical name -> header as written
         self.has_line_no = False
+        self.translate = _Wording().__getitem__
+
+    def error(self, row: Row, column: str, template: str, **params: Any) -> RowError:
+        """A bad cell of `row`, its reason `template` translated and filled with `params`."""
+        return RowError(
+            row.number, row.columns.get(column, column), self.reason(template, **params)
+        )
+
+    def reason(self, template: str, **params: Any) -> str:
+        return self.translate(template) % params
 
     def check(self, row: Row, values: dict[str, Any]) -> list[RowError]:
         raise NotImplementedError
@@ -211,32 +240,42 @@ class _OrderImport(_Import):
             # No line column: lines are numbered per order in file order (stable on re-import).
             line_no = self.next_line[order_no] = self.next_line.get(order_no, 0) + 1
         elif line_no is None and "line_no" in row.columns:
-            errors.append(_error(row, "line_no", "a value is required"))
+            errors.append(self.error(row, "line_no", REQUIRED))
         code = v["account_code"]
         account_id = self.accounts.get(code)
         if account_id is None:
             if not self.create_accounts:
                 errors.append(
-                    _error(
+                    self.error(
                         row,
                         "account_code",
-                        f"unknown account {code!r} (import accounts "
-                        "first, or ask to create unknown accounts)",
-                    )  # fmt: skip
+                        gettext_noop(
+                            "unknown account %(code)s (import accounts "
+                            "first, or ask to create unknown accounts)"
+                        ),
+                        code=repr(code),
+                    )
                 )
             elif len(v["account_name"] or code) > 200:
-                errors.append(_error(row, "account_name", "at most 200 characters"))
+                errors.append(
+                    self.error(row, "account_name", gettext_noop("at most 200 characters"))
+                )
         elif self.editable is not None and account_id not in self.editable:
-            errors.append(_error(row, "account_code", f"account {code!r} is not in your portfolio"))
+            errors.append(self.error(row, "account_code", NOT_YOURS, code=repr(code)))
         key = hash((order_no, line_no))
         first = self.seen.get(key)
         if first is not None:
             errors.append(
-                _error(
+                self.error(
                     row,
                     "order_no",
-                    f"duplicate line: order {order_no} line {line_no} is already on row {first}",
-                )  # fmt: skip
+                    gettext_noop(
+                        "duplicate line: order %(order)s line %(line)s is already on row %(first)s"
+                    ),
+                    order=order_no,
+                    line=line_no,
+                    first=first,
+                )
             )
         if errors:
             return errors
@@ -468,7 +507,9 @@ class _OrderImport(_Import):
         self.order_numbers = set()
         if self.editable is not None and result.moved_from - self.editable:
             raise PermissionDenied(
-                "Some lines of this file belong to orders of accounts outside your portfolio."
+                gettext(
+                    "Some lines of this file belong to orders of accounts outside your portfolio."
+                )
             )
         self.report.created, self.report.updated = result.created, result.updated
         self.report.unchanged = result.unchanged
@@ -524,7 +565,7 @@ def _model_errors(row: Row, error: ValidationError, columns: dict[str, str]) -> 
     found: list[RowError] = []
     for name, messages in error.message_dict.items():
         column = columns.get(name, name)
-        found.extend(_error(row, column, message) for message in messages)
+        found.extend(RowError(row.number, column, message) for message in messages)
     return found
 
 
@@ -568,33 +609,60 @@ class _AccountImport(_Import):
         errors = []
         account_id = self.existing.get(code)
         if code in self.pending:
-            errors.append(_error(row, "code", f"duplicate account {code!r}: already on row "
-                                 f"{self.pending[code].number}"))  # fmt: skip
+            errors.append(
+                self.error(
+                    row,
+                    "code",
+                    gettext_noop("duplicate account %(code)s: already on row %(first)s"),
+                    code=repr(code),
+                    first=self.pending[code].number,
+                )
+            )
         if account_id is not None and self.editable is not None and account_id not in self.editable:
-            errors.append(_error(row, "code", f"account {code!r} is not in your portfolio"))
+            errors.append(self.error(row, "code", NOT_YOURS, code=repr(code)))
         refs: dict[str, Any] = {}
         if "owner" in present:
             username = v["owner"]
             refs["owner"] = self.users.get(username) if username else None
             if username and refs["owner"] is None:
-                errors.append(_error(row, "owner", f"no active user {username!r}"))
+                errors.append(
+                    self.error(
+                        row, "owner", gettext_noop("no active user %(user)s"), user=repr(username)
+                    )
+                )
         if "team" in present:
             refs["team"] = self.teams.get(v["team"]) if v["team"] else None
             if v["team"] and refs["team"] is None:
-                errors.append(_error(row, "team", f"no team {v['team']!r}"))
+                errors.append(
+                    self.error(row, "team", gettext_noop("no team %(team)s"), team=repr(v["team"]))
+                )
         if "parent_code" in present:
             refs["parent_code"] = v["parent_code"] or ""
             if refs["parent_code"] == code:
-                errors.append(_error(row, "parent_code", "an account cannot be its own parent"))
+                errors.append(
+                    self.error(
+                        row, "parent_code", gettext_noop("an account cannot be its own parent")
+                    )
+                )
         if self.editable is not None and ("owner" in refs or account_id is None):
             owner = refs.get("owner") or self.actor
             team = refs.get("team") or (owner.team if owner else None)
             if owner != self.actor and (team is None or team.pk not in self.led_teams):
-                errors.append(_error(row, "owner", "you may only import into your own portfolio"))
+                errors.append(
+                    self.error(
+                        row, "owner", gettext_noop("you may only import into your own portfolio")
+                    )
+                )
         credit = values.get("credit_code")
         if credit and credit in self.credit_codes:
-            errors.append(_error(row, "credit_code", "the same credit code is already on row "
-                                 f"{self.credit_codes[credit]}"))  # fmt: skip
+            errors.append(
+                self.error(
+                    row,
+                    "credit_code",
+                    gettext_noop("the same credit code is already on row %(first)s"),
+                    first=self.credit_codes[credit],
+                )
+            )
         candidate = Account(**values)
         try:
             candidate.full_clean(
@@ -633,15 +701,34 @@ class _AccountImport(_Import):
             problems = []
             parent = item.refs.get("parent_code")
             if parent and parent not in codes:
-                problems.append(("parent_code", f"unknown parent account {parent!r}"))
+                problems.append(
+                    (
+                        "parent_code",
+                        self.reason(
+                            gettext_noop("unknown parent account %(code)s"), code=repr(parent)
+                        ),
+                    )
+                )
             elif parent and _has_cycle(code, parents):
                 problems.append(
-                    ("parent_code", f"parent {parent!r} would make a cycle in the group")
+                    (
+                        "parent_code",
+                        self.reason(
+                            gettext_noop("parent %(code)s would make a cycle in the group"),
+                            code=repr(parent),
+                        ),
+                    )
                 )
             credit = item.values.get("credit_code")
             if credit and credit_owners.get(credit, code) != code:
                 problems.append(
-                    ("credit_code", f"credit code already used by account {credit_owners[credit]}")
+                    (
+                        "credit_code",
+                        self.reason(
+                            gettext_noop("credit code already used by account %(code)s"),
+                            code=credit_owners[credit],
+                        ),
+                    )
                 )
             if problems:
                 self.report.valid -= 1
@@ -762,13 +849,27 @@ class _ContactImport(_Import):
         code, name = v["account_code"], v["name"]
         account_id = self.accounts.get(code)
         if account_id is None:
-            errors.append(_error(row, "account_code", f"unknown account {code!r}"))
+            errors.append(
+                self.error(
+                    row, "account_code", gettext_noop("unknown account %(code)s"), code=repr(code)
+                )
+            )
         elif self.editable is not None and account_id not in self.editable:
-            errors.append(_error(row, "account_code", f"account {code!r} is not in your portfolio"))
+            errors.append(self.error(row, "account_code", NOT_YOURS, code=repr(code)))
         key = (account_id or 0, name)  # 0: unknown account, already an error
         if key in self.pending:
-            errors.append(_error(row, "name", f"duplicate contact {name!r} at account {code!r}: "
-                                 f"already on row {self.pending[key].number}"))  # fmt: skip
+            errors.append(
+                self.error(
+                    row,
+                    "name",
+                    gettext_noop(
+                        "duplicate contact %(name)s at account %(code)s: already on row %(first)s"
+                    ),
+                    name=repr(name),
+                    code=repr(code),
+                    first=self.pending[key].number,
+                )
+            )
         present = [n for n in self.columns if n in row.columns and n not in ("account_code",)]
         values = {
             n: _blank(self.fields[n]) if v[n] is None else v[n]
@@ -803,7 +904,10 @@ class _ContactImport(_Import):
                         RowError(
                             item.number,
                             self.headers.get("reports_to", "reports_to"),
-                            f"no other contact {boss!r} at this account",
+                            self.reason(
+                                gettext_noop("no other contact %(name)s at this account"),
+                                name=repr(boss),
+                            ),
                         )
                     ]
                 )
@@ -892,7 +996,7 @@ def _rows_check(
     # Absent columns parse to None; only the present ones need parsing per row.
     present = [spec for spec in specs if spec.name in columns]
     absent = dict.fromkeys(spec.name for spec in specs if spec.name not in columns)
-    accept, accept_batch = importer.accept, importer.accept_batch
+    accept, accept_batch, translate = importer.accept, importer.accept_batch, importer.translate
     for numbers, rows in table.cell_batches(BATCH_ROWS):
         if accept_batch(numbers, rows, keys):
             report.rows += len(numbers)
@@ -904,7 +1008,7 @@ def _rows_check(
                 if accept(row):
                     report.valid += 1
                     continue
-                values, errors = parse_row(row, present)
+                values, errors = parse_row(row, present, translate)
                 values.update(absent)
                 errors = errors or importer.check(row, values)
                 if errors:
@@ -944,10 +1048,12 @@ def import_file(
                 importer.has_line_no = "line_no" in table.columns
                 _rows_check(table, importer, specs, report, progress)
         except TableError as error:
-            report.file_error = f"{report.file_name}: {error}"
+            report.file_error = f"{report.file_name}: {error.text(importer.translate)}"
             return report
         if report.rows == 0:
-            report.file_error = f"{report.file_name}: the file has a header row but no data rows"
+            report.file_error = (
+                report.file_name + ": " + gettext("the file has a header row but no data rows")
+            )
             return report
         importer.finish()
         if progress is not None:

@@ -190,9 +190,12 @@ class ImportRun(models.Model):
     skipped = models.PositiveIntegerField(_("skipped rows"), default=0)
     accounts_created = models.PositiveIntegerField(_("accounts created"), default=0)
     error_count = models.PositiveIntegerField(_("errors"), default=0)
-    # [[row, column, reason], …], the first ERRORS_KEPT of them.
+    # [[row, column, reason], …], the first ERRORS_KEPT of them. Reasons (and message) are
+    # stored as text in the run's language, the one active when it was recorded: the
+    # uploader's on the web, LANGUAGE_CODE on the command line.
     errors = models.JSONField(_("errors"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
+    language = models.CharField(_("language"), max_length=16, blank=True)
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

@@ -5,13 +5,16 @@ import os
 import socket
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from kam.ledger.importing import ImportReport, estimate_rows, import_file
 from kam.ledger.models import ImportKind, ImportRun, ImportStatus
@@ -32,11 +35,15 @@ def import_run_create(
     skip_invalid: bool = False,
     create_accounts: bool = False,
 ) -> ImportRun:
-    """Record an import to run (now from the CLI, or by the task worker for an upload)."""
+    """Record an import to run (now from the CLI, or by the task worker for an upload).
+
+    The run keeps the active language (the uploader's, or LANGUAGE_CODE on the command
+    line): its report is worded in it, wherever the import then runs.
+    """
     if kind not in ImportKind.values:
         raise ValueError(f"unknown import kind {kind!r}")
     if user is not None and not roles.may_edit_customers(user):
-        raise PermissionDenied("You may not import customer data.")
+        raise PermissionDenied(gettext("You may not import customer data."))
     return ImportRun.objects.create(
         user=user,
         kind=kind,
@@ -45,7 +52,13 @@ def import_run_create(
         dry_run=dry_run,
         skip_invalid=skip_invalid,
         create_accounts=create_accounts,
+        language=translation.get_language() or "",
     )
+
+
+def _run_language(run: ImportRun) -> AbstractContextManager[Any]:
+    """The language the run's report is worded in (the current one for runs without)."""
+    return translation.override(run.language) if run.language else nullcontext()
 
 
 def _run_update(run: ImportRun, **fields: object) -> None:
@@ -61,7 +74,11 @@ def import_run_execute(*, run: ImportRun, path: str | Path, progress_callback=No
     Not atomic itself: the import writes in its own transaction after checking
     every row, and the run's progress must be visible while it works.
     """
-    path = Path(path)
+    with _run_language(run):
+        return _run_execute(run, Path(path), progress_callback)
+
+
+def _run_execute(run: ImportRun, path: Path, progress_callback: Any) -> ImportReport:
     _run_update(
         run, status=ImportStatus.VALIDATING, rows_total=estimate_rows(path), worker=_this_worker()
     )
@@ -128,12 +145,12 @@ def import_run_stale_fail(run: ImportRun) -> bool:
     host, _, pid = run.worker.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit() or _process_alive(int(pid)):
         return False
-    fields = {
-        "status": ImportStatus.FAILED,
-        "message": "The import stopped: the process running it ended (killed or restarted). "
-        "Nothing was written; upload the file again.",
-        "finished_at": timezone.now(),
-    }
+    with _run_language(run):
+        message = gettext(
+            "The import stopped: the process running it ended (killed or restarted). "
+            "Nothing was written; upload the file again."
+        )
+    fields = {"status": ImportStatus.FAILED, "message": message, "finished_at": timezone.now()}
     # Conditional, so a run that just finished is left as it is.
     marked = ImportRun.objects.filter(pk=run.pk, status=run.status, worker=run.worker).update(
         **fields

@@ -5,6 +5,8 @@ constant memory; ``parse_row(row, specs)`` turns the raw cells into typed values
 and a list of ``RowError`` ("row 17, column 金额: not a number: '12a'").
 Problems that make the whole file unusable (wrong encoding, missing columns,
 formulas, merged cells, oversize cells) raise ``TableError`` and stop the read.
+Messages are English ``%(name)s`` templates with their values, so an app can
+show them translated (``error.text(translate)``, ``parse_row(..., translate)``).
 
 Writing: ``write_table(path, headers, rows)`` streams CSV (UTF-8 with BOM, so
 Excel shows Chinese correctly) or XLSX, and what it writes reads back to equal
@@ -66,11 +68,29 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls (and encrypted .xlsx)
 # ---------------------------------------------------------------- errors
 
 
-class TableError(Exception):
+class _Worded:
+    """A message for the uploader: an English ``%(name)s`` template and its values.
+
+    Apps show it in the user's language with ``text(translate)``, ``translate``
+    giving a template's translation (the ledger's catalogue holds these templates).
+    """
+
+    template: str
+    params: dict[str, Any]
+
+    def text(self, translate: Callable[[str], str] = str) -> str:
+        return translate(self.template) % self.params
+
+
+class TableError(_Worded, Exception):
     """The file as a whole cannot be read; the message is meant for the uploader."""
 
-    def __init__(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, template: str, /, *, row: int | None = None, column: str | None = None, **params: Any
+    ) -> None:
+        self.template = template
+        self.params = {"row": row, "column": column, **params}
+        super().__init__(template % self.params)
         self.row = row
         self.column = column
 
@@ -83,20 +103,27 @@ class HeaderError(TableError):
     """The header row lacks required columns or names a column twice."""
 
     def __init__(
-        self, message: str, *, missing: Sequence[str] = (), duplicates: Sequence[str] = ()
+        self,
+        template: str,
+        /,
+        *,
+        missing: Sequence[str] = (),
+        duplicates: Sequence[str] = (),
+        **params: Any,
     ) -> None:
-        super().__init__(message, row=None)
+        super().__init__(template, row=None, **params)
         self.missing = list(missing)
         self.duplicates = list(duplicates)
 
 
-class CellError(ValueError):
+class CellError(_Worded, ValueError):
     """Raised by a value parser; ``parse_row`` adds the row and column."""
 
-    def __init__(self, reason: str, column: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.column = column
+    def __init__(self, template: str, /, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        self.reason = template % params  # in English
+        super().__init__(self.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +139,9 @@ class RowError:
 
 
 # ---------------------------------------------------------------- rows and specs
+
+
+REQUIRED = "a value is required"
 
 
 class Row(NamedTuple):
@@ -167,7 +197,11 @@ def text_parser(max_length: int) -> Parser:
     def parse(value: Any) -> str:
         text = parse_text(value)
         if len(text) > max_length:
-            raise CellError(f"text has {len(text)} characters; at most {max_length} allowed")
+            raise CellError(
+                "text has %(length)s characters; at most %(limit)s allowed",
+                length=len(text),
+                limit=max_length,
+            )
         return text
 
     return parse
@@ -191,7 +225,9 @@ def choice_parser(options: Mapping[str, Any] | Iterable[str]) -> Parser:
         try:
             return lookup[_normalize(parse_text(value))]
         except KeyError:
-            raise CellError(f"{_show(value)} is not one of: {listed}") from None
+            raise CellError(
+                "%(value)s is not one of: %(options)s", value=_show(value), options=listed
+            ) from None
 
     return parse
 
@@ -219,7 +255,7 @@ def parse_decimal(value: Any) -> Decimal:
             return Decimal(value)
         return _parse_decimal_text(value)
     if isinstance(value, bool):
-        raise CellError(f"not a number: {_show(value)}")
+        raise CellError("not a number: %(value)s", value=_show(value))
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
@@ -227,7 +263,7 @@ def parse_decimal(value: Any) -> Decimal:
         return Decimal(repr(value))
     if isinstance(value, Decimal) and value.is_finite():
         return value
-    raise CellError(f"not a number: {_show(value)}")
+    raise CellError("not a number: %(value)s", value=_show(value))
 
 
 def _parse_decimal_text(value: str) -> Decimal:
@@ -243,21 +279,29 @@ def _parse_decimal_text(value: str) -> Decimal:
         return -number if negative else number
     if _SCIENTIFIC.fullmatch(body):
         raise CellError(
-            f"amount {_show(value)} is in scientific notation; "
-            "format the column as a number and export again"
+            "amount %(value)s is in scientific notation; "
+            "format the column as a number and export again",
+            value=_show(value),
         )
     if "万" in text and re.search(r"\d", text):
-        raise CellError(f"amount {_show(value)} uses 万; write the full number (12万 is 120000)")
+        raise CellError(
+            "amount %(value)s uses 万; write the full number (12万 is 120000)", value=_show(value)
+        )
     bare = _UNITS.sub("", text).strip()
     if bare != text and _NUMBER_LIKE.fullmatch(bare):
-        raise CellError(f"amount {_show(value)} has a unit/currency symbol; put the bare number")
+        raise CellError(
+            "amount %(value)s has a unit/currency symbol; put the bare number", value=_show(value)
+        )
     if _DECIMAL_COMMA.fullmatch(body):
-        raise CellError(f"amount {_show(value)} uses a decimal comma; write a point: 1234.50")
+        raise CellError(
+            "amount %(value)s uses a decimal comma; write a point: 1234.50", value=_show(value)
+        )
     if _NUMBER_LIKE.fullmatch(text):
         raise CellError(
-            f"amount {_show(value)} has misplaced separators; write 1,234.50 or 1234.50"
+            "amount %(value)s has misplaced separators; write 1,234.50 or 1234.50",
+            value=_show(value),
         )
-    raise CellError(f"not a number: {_show(value)}")
+    raise CellError("not a number: %(value)s", value=_show(value))
 
 
 def decimal_parser(max_places: int) -> Parser:
@@ -272,7 +316,11 @@ def decimal_parser(max_places: int) -> Parser:
         # normalize() drops trailing zeros: 1.2300 has two places that matter.
         exponent = number.normalize().as_tuple().exponent
         if isinstance(exponent, int) and exponent < -max_places:
-            raise CellError(f"amount {_show(value)} has more than {max_places} decimal places")
+            raise CellError(
+                "amount %(value)s has more than %(places)s decimal places",
+                value=_show(value),
+                places=max_places,
+            )
         return number
 
     return parse
@@ -287,9 +335,9 @@ def parse_int(value: Any) -> int:
     try:
         number = parse_decimal(value)
     except CellError:
-        raise CellError(f"not a whole number: {_show(value)}") from None
+        raise CellError("not a whole number: %(value)s", value=_show(value)) from None
     if number != number.to_integral_value():
-        raise CellError(f"not a whole number: {_show(value)}")
+        raise CellError("not a whole number: %(value)s", value=_show(value))
     return int(number)
 
 
@@ -312,7 +360,7 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)  # day 0, given Excel's phantom 1900-02-29
 def _from_serial(serial: float, original: Any) -> datetime:
     """Excel day number to datetime, rounded to the millisecond Excel keeps."""
     if not 10_000 <= serial < 100_000:
-        raise CellError(f"not a date: {_show(original)}; write YYYY-MM-DD")
+        raise CellError("not a date: %(value)s; write YYYY-MM-DD", value=_show(original))
     return _EXCEL_EPOCH + timedelta(milliseconds=round(serial * 86_400_000))
 
 
@@ -321,7 +369,7 @@ def _parse_moment(value: Any) -> datetime | date:
     if isinstance(value, datetime | date):
         return value
     if isinstance(value, bool):
-        raise CellError(f"not a date: {_show(value)}")
+        raise CellError("not a date: %(value)s", value=_show(value))
     if isinstance(value, int | float):
         return _from_serial(float(value), value)
     text = str(value).strip()
@@ -333,10 +381,10 @@ def _parse_moment(value: Any) -> datetime | date:
             return _from_serial(float(text), text)
         if _DAY_FIRST.fullmatch(text):
             raise CellError(
-                f"ambiguous date {_show(text)}: day and month order cannot be guessed; "
-                "write YYYY-MM-DD"
+                "ambiguous date %(value)s: day and month order cannot be guessed; write YYYY-MM-DD",
+                value=_show(text),
             )
-        raise CellError(f"not a date: {_show(text)}; write YYYY-MM-DD")
+        raise CellError("not a date: %(value)s; write YYYY-MM-DD", value=_show(text))
     if match["y"]:
         day = _make_date(text, match["y"], match["m"], match["d"])
     else:
@@ -358,7 +406,9 @@ def _parse_moment(value: Any) -> datetime | date:
             zone,
         )
     except ValueError as error:
-        raise CellError(f"not a real time: {_show(text)} ({error})") from None
+        raise CellError(
+            "not a real time: %(value)s (%(error)s)", value=_show(text), error=str(error)
+        ) from None
     return datetime.combine(day, clock)
 
 
@@ -366,7 +416,18 @@ def _make_date(text: str, year: str, month: str, day: str) -> date:
     try:
         return date(int(year), int(month), int(day))
     except ValueError as error:
-        raise CellError(f"not a real date: {_show(text)} ({error})") from None
+        # Python's own wording for the usual two, as our templates, so they translate.
+        if int(year) < 1:
+            raise CellError(
+                "not a real date: %(value)s (%(error)s)", value=_show(text), error=str(error)
+            ) from None
+        if not 1 <= int(month) <= 12:
+            raise CellError(
+                "not a real date: %(value)s (month must be in 1..12)", value=_show(text)
+            ) from None
+        raise CellError(
+            "not a real date: %(value)s (day is out of range for month)", value=_show(text)
+        ) from None
 
 
 def parse_date(value: Any) -> date:
@@ -382,7 +443,7 @@ def parse_date(value: Any) -> date:
     moment = _parse_moment(value)
     if isinstance(moment, datetime):
         if moment.time() != time(0) or moment.tzinfo is not None:
-            raise CellError(f"expected a date without a time: {_show(value)}")
+            raise CellError("expected a date without a time: %(value)s", value=_show(value))
         return moment.date()
     return moment
 
@@ -428,12 +489,15 @@ class ColumnSpec:
         )
 
 
-def parse_row(row: Row, specs: Sequence[ColumnSpec]) -> tuple[dict[str, Any], list[RowError]]:
+def parse_row(
+    row: Row, specs: Sequence[ColumnSpec], translate: Callable[[str], str] = str
+) -> tuple[dict[str, Any], list[RowError]]:
     """Parse a row read with the same ``specs``: canonical name -> value, errors.
 
     Cells are stripped of surrounding spaces; blank cells give ``None`` (or an
     error when the column is required). Every bad cell is reported, not just
-    the first, so the uploader can fix the file in one go.
+    the first, so the uploader can fix the file in one go. Reasons are worded
+    by ``translate`` (see ``CellError.text``); English by default.
     """
     values = row.values
     parsed: dict[str, Any] = {}
@@ -447,14 +511,14 @@ def parse_row(row: Row, specs: Sequence[ColumnSpec]) -> tuple[dict[str, Any], li
             parsed[name] = None
             if spec.required:
                 errors.append(
-                    RowError(row.number, row.columns.get(name, name), "a value is required")
+                    RowError(row.number, row.columns.get(name, name), translate(REQUIRED))
                 )
             continue
         try:
             parsed[name] = spec.parser(raw)
         except CellError as error:
             parsed[name] = None
-            errors.append(RowError(row.number, row.columns.get(name, name), error.reason))
+            errors.append(RowError(row.number, row.columns.get(name, name), error.text(translate)))
     return parsed, errors
 
 
@@ -482,7 +546,9 @@ def _resolve_header(cells: Sequence[Any], specs: Sequence[ColumnSpec] | None) ->
         duplicates = [names[0] for names in seen.values() if len(names) > 1]
         if duplicates:
             raise HeaderError(
-                f"duplicate column names: {', '.join(duplicates)}", duplicates=duplicates
+                "duplicate column names: %(columns)s",
+                duplicates=duplicates,
+                columns=", ".join(duplicates),
             )
         pairs = [(header, index) for index, header in enumerate(headers) if header]
         return _Header(
@@ -504,23 +570,28 @@ def _resolve_header(cells: Sequence[Any], specs: Sequence[ColumnSpec] | None) ->
         expected = ", ".join(" / ".join((spec.name, *spec.aliases)) for spec in specs[:4])
         raise HeaderError(
             "the first row does not look like a header: none of the expected columns found "
-            f"(expected e.g. {expected})",
+            "(expected e.g. %(expected)s)",
             missing=[spec.name for spec in specs if spec.required],
+            expected=expected,
         )
     missing = [spec.name for spec in specs if spec.required and spec.name not in found]
     duplicates = [
-        " and ".join(headers[i] for i in indexes) for indexes in found.values() if len(indexes) > 1
+        " / ".join(headers[i] for i in indexes) for indexes in found.values() if len(indexes) > 1
     ]
-    problems = []
-    if missing:
-        problems.append(
-            "missing required columns: "
-            + ", ".join(_describe(spec) for spec in specs if spec.name in missing)
+    if missing or duplicates:
+        if not duplicates:
+            template = "missing required columns: %(required)s"
+        elif not missing:
+            template = "duplicate columns: %(duplicated)s"
+        else:
+            template = "missing required columns: %(required)s; duplicate columns: %(duplicated)s"
+        raise HeaderError(
+            template,
+            missing=missing,
+            duplicates=duplicates,
+            required=", ".join(_describe(spec) for spec in specs if spec.name in missing),
+            duplicated="; ".join(duplicates),
         )
-    if duplicates:
-        problems.append("duplicate columns: " + "; ".join(duplicates))
-    if problems:
-        raise HeaderError("; ".join(problems), missing=missing, duplicates=duplicates)
     keys = list(found)
     indexes = [found[key][0] for key in keys]
     return _Header(headers, keys, indexes, {key: headers[found[key][0]] for key in keys}, unknown)
@@ -714,17 +785,19 @@ def _csv_failure(error: Exception, number: int, encoding: str, limit: int) -> Ta
     if isinstance(error, UnicodeDecodeError):
         name = "UTF-8" if encoding == "utf-8" else "GBK/GB18030"
         return TableError(
-            f"row {number}: the text is not valid {name} "
+            "row %(row)s: the text is not valid %(encoding)s "
             "(the encoding found at the start of the file); "
             "save the whole file again as 'CSV UTF-8'",
             row=number,
+            encoding=name,
         )
     if "field larger than field limit" in str(error):
         return TableError(
-            f"row {number}: a cell has more than {limit} characters (an unclosed quote?)",
+            "row %(row)s: a cell has more than %(limit)s characters (an unclosed quote?)",
             row=number,
+            limit=limit,
         )
-    return TableError(f"row {number}: unreadable CSV ({error})", row=number)
+    return TableError("row %(row)s: unreadable CSV (%(error)s)", row=number, error=str(error))
 
 
 def _csv_rows(
@@ -749,9 +822,10 @@ def _csv_rows(
                 index = max(range(width), key=lambda i: len(cells[i]))
                 name = header.headers[index] or f"#{index + 1}"
                 raise TableError(
-                    f"row {number}, column {name}: the cell has more than {limit} characters",
+                    "row %(row)s, column %(column)s: the cell has more than %(limit)s characters",
                     row=number,
                     column=name,
+                    limit=limit,
                 )
             if any(cells):
                 yield make(number, pick(cells))
@@ -814,10 +888,12 @@ def _fit(cells: list[str], width: int, number: int) -> list[str]:
         return cells + [""] * (width - len(cells))
     if any(cells[width:]):
         raise TableError(
-            f"row {number} has {len(cells)} cells but the header has {width}; "
+            "row %(row)s has %(cells)s cells but the header has %(width)s; "
             "a value probably contains "
             "an unquoted delimiter (e.g. 1,234.50 without quotes)",
             row=number,
+            cells=len(cells),
+            width=width,
         )
     return cells[:width]
 
@@ -859,7 +935,7 @@ def _open_xlsx(
     try:
         workbook = load_workbook(path, read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError) as error:
-        raise TableError(f"not a readable .xlsx workbook ({error})") from None
+        raise TableError("not a readable .xlsx workbook (%(error)s)", error=str(error)) from None
     try:
         if sheet is None:
             worksheet = workbook.worksheets[0]
@@ -867,15 +943,18 @@ def _open_xlsx(
             worksheet = workbook[sheet]
         else:
             raise TableError(
-                f"no sheet named {sheet!r}; the workbook has: {', '.join(workbook.sheetnames)}"
+                "no sheet named %(sheet)s; the workbook has: %(sheets)s",
+                sheet=repr(sheet),
+                sheets=", ".join(workbook.sheetnames),
             )
         member = getattr(worksheet, "_worksheet_path", None)
         if member:
             merged = _merged_ranges(path, member)
             if merged:
                 raise TableError(
-                    f"merged cells in sheet {worksheet.title!r}: {', '.join(merged)}; "
-                    "unmerge them and fill every cell"
+                    "merged cells in sheet %(sheet)s: %(cells)s; unmerge them and fill every cell",
+                    sheet=repr(worksheet.title),
+                    cells=", ".join(merged),
                 )
         # Trust no <dimension>: some ERP writers get it wrong and rows vanish.
         worksheet.reset_dimensions()
@@ -884,7 +963,7 @@ def _open_xlsx(
             if any(cell.value is not None and cell.value != "" for cell in cells):
                 break
         else:
-            raise EmptyFileError(f"sheet {worksheet.title!r} is empty")
+            raise EmptyFileError("sheet %(sheet)s is empty", sheet=repr(worksheet.title))
         _check_cells(cells, number, max_cell_size)
         header = _resolve_header([cell.value for cell in cells], specs)
     except BaseException:
@@ -900,12 +979,18 @@ def _check_cells(cells: Sequence[Any], number: int, limit: int) -> None:
     for cell in cells:
         if cell.data_type == "f":
             raise TableError(
-                f"formula in cell {cell.coordinate}; paste values "
+                "formula in cell %(cell)s; paste values "
                 "(Copy, then Paste Special › Values) and upload again",
                 row=number,
+                cell=cell.coordinate,
             )
         if isinstance(cell.value, str) and len(cell.value) > limit:
-            raise TableError(f"cell {cell.coordinate} has more than {limit} characters", row=number)
+            raise TableError(
+                "cell %(cell)s has more than %(limit)s characters",
+                row=number,
+                cell=cell.coordinate,
+                limit=limit,
+            )
 
 
 def _xlsx_rows(

@@ -11,6 +11,12 @@ GOOD = "account_code,order_no,order_date,revenue\nC1,SO-1,2024-01-02,10\n"
 BAD = GOOD + 'C1,SO-2,2024/13/45,10\nC1,SO-3,2024-01-02,"1,234.5元"\n'
 
 
+@pytest.fixture(autouse=True)
+def english(settings):
+    """The command line speaks LANGUAGE_CODE; these tests read English."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def account(account_make):
     return account_make(code="C1")
@@ -66,3 +72,15 @@ def test_import_command_names_a_missing_file(tmp_path, db):
 
     with pytest.raises(CommandError, match="no such file"):
         call_command("import", "orders", str(tmp_path / "nope.csv"))
+
+
+def test_import_command_words_the_reasons_in_language_code(tmp_path, account, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    path = tmp_path / "o.csv"
+    path.write_text(BAD, encoding="utf-8")
+    code, out = _run("orders", str(path))
+    assert code == 1
+    assert "第 3 行，列 order_date：不是有效的日期：'2024/13/45'（月份必须在 1 到 12 之间）" in out
+    assert "金额 '1,234.5元' 带有单位或货币符号" in out
+    run = ImportRun.objects.get()
+    assert run.language == "zh-hans" and run.errors[0][2].startswith("不是有效的日期")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.db.models import ProtectedError
+from django.utils import translation
 from openpyxl import Workbook
 
 from kam.audit.models import AuditEntry
@@ -36,6 +37,13 @@ def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
         sheet.append(row)
     book.save(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests read the reasons in English; test_import_wording covers the Chinese."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -198,7 +198,7 @@ def test_a_run_whose_process_died_shows_as_failed_and_a_live_one_keeps_going(cli
         worker=f"other-{host}:{dead.pid}",
     )  # fmt: skip
     client = client_for(am_member)
-    response = client.get(f"/ledger/import/{stale.pk}/")
+    response = client.get(f"/ledger/import/{stale.pk}/", HTTP_ACCEPT_LANGUAGE="en")
     assert "Nothing was written" in response.content.decode()
     stale.refresh_from_db()
     assert stale.status == ImportStatus.FAILED and stale.finished_at is not None

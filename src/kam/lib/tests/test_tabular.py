@@ -259,7 +259,7 @@ def test_duplicate_columns_are_named_even_under_different_aliases(tmp_path: Path
     )
 
     with pytest.raises(
-        HeaderError, match="duplicate columns: 客户编号 and account_code; 备注 and 备注"
+        HeaderError, match="duplicate columns: 客户编号 / account_code; 备注 / 备注"
     ):
         open_table(path, SPECS)
 
@@ -281,6 +281,26 @@ def test_without_specs_rows_are_keyed_by_the_header_as_written(tmp_path: Path) -
 
 
 # ------------------------------------------------------------------ parse_row
+
+
+def test_reasons_are_templates_the_caller_can_translate(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path, "bad.csv", "客户编号,金额,下单日期\n ,12a,2024/02/30\n".encode())
+    wording = {
+        "a value is required": "必填",
+        "not a number: %(value)s": "不是数字：%(value)s",
+        "not a real date: %(value)s (day is out of range for month)": "日期不存在：%(value)s",
+    }
+    with open_table(path, SPECS) as table:
+        ((_values, errors),) = [parse_row(row, SPECS, wording.__getitem__) for row in table]
+    assert [error.reason for error in errors] == [
+        "必填",
+        "不是数字：'12a'",
+        "日期不存在：'2024/02/30'",
+    ]
+    with pytest.raises(TableError) as caught:
+        open_table(write_bytes(tmp_path, "u16.csv", "a,b\n".encode("utf-16")))
+    assert caught.value.text({caught.value.template: "UTF-16 文件"}.__getitem__) == "UTF-16 文件"
+    assert str(caught.value) == caught.value.text() and "UTF-16" in str(caught.value)
 
 
 def test_parse_row_reports_every_bad_cell_with_row_and_written_header(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext
 from tqdm import tqdm
 
 from kam.ledger.importing import ImportReport, estimate_rows
@@ -82,8 +83,9 @@ class Command(BaseCommand):
         write(f"{report.file_name}: {report.rows} rows read, {report.valid} valid, "
               f"{report.bad_rows} with errors ({report.error_count} errors).")  # fmt: skip
         shown = report.errors if limit is None else report.errors[:limit]
+        line = gettext("row %(row)s, column %(column)s: %(reason)s")
         for error in shown:
-            write(f"  {error}")
+            write("  " + line % {"row": error.row, "column": error.column, "reason": error.reason})
         if report.error_count > len(shown):
             write(f"  … and {report.error_count - len(shown)} more (--all-errors lists them)")
         if report.written:
