@@ -540,7 +540,9 @@ def products_upsert(products: dict[str, tuple[str, str]]) -> tuple[dict[str, int
         elif (name and name != product.name) or (category and category != product.category):
             product.name, product.category = name or product.name, category or product.category
             changed.append(product)
-    Product.objects.bulk_create(new, batch_size=2000)
+    # ignore_conflicts: a concurrent import may create the same products first (then
+    # they are counted as created by both).
+    Product.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
     Product.objects.bulk_update(changed, ["name", "category"], batch_size=2000)
     ids = {p.code: p.pk for p in existing.values()}
     for start in range(0, len(new), 2000):

@@ -10,12 +10,12 @@ import csv
 import io
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, BinaryIO, TextIO
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from kam.customers.models import Account
 from kam.ledger.models import AccountDay, AccountTotal, OrderLine, Product
@@ -162,9 +162,19 @@ def order_lines_write(
     account_ids: Mapping[str, int],
     product_ids: Mapping[str, int],
 ) -> UpsertResult:
-    """Write checked lines: on PostgreSQL by COPY when all their orders are new, else upsert."""
+    """Write checked lines: on PostgreSQL by COPY when all their orders are new, else upsert.
+
+    Another import may write lines of the same orders between the check and the COPY
+    (or hold them uncommitted: the COPY waits for it). The COPY then fails on the
+    unique key; it is rolled back to its savepoint and the lines are upserted, as if
+    the two imports had run one after the other.
+    """
     if not spool.staged and not order_lines_any_exist(order_numbers):
-        return order_lines_copy_new(spool, account_ids, product_ids)
+        try:
+            with transaction.atomic(), connection.wrap_database_errors:
+                return order_lines_copy_new(spool, account_ids, product_ids)
+        except IntegrityError:
+            pass  # a true integrity problem would fail the upsert just the same
     return order_lines_upsert(spool)
 
 
@@ -199,9 +209,13 @@ def order_lines_copy_new(
     table = connection.ops.quote_name(OrderLine._meta.db_table)
     account, product = account_ids.__getitem__, product_ids.__getitem__
     total = 0
-    rows = spool.csv_rows()
     sql = f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH ({_COPY_OPTIONS})"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    # closing: a failed COPY leaves the reader mid-file; the upsert reads the spool again.
+    with (
+        closing(spool.csv_rows()) as rows,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(sql) as copy,
+    ):
         while batch := list(islice(rows, BATCH)):
             total += len(batch)
             copy.write(
