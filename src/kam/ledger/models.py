@@ -175,6 +175,9 @@ class ImportRun(models.Model):
     stored_path = models.CharField(max_length=500, blank=True)
     # "host:pid" of the process running the import, to tell a run whose process died.
     worker = models.CharField(max_length=100, blank=True)
+    # Renewed with the progress while the import runs: a run on another host whose
+    # heartbeat is old has died (its pid cannot be checked from here).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     dry_run = models.BooleanField(_("check only (dry run)"), default=False)
     skip_invalid = models.BooleanField(_("import the valid rows, skip the others"), default=False)
     create_accounts = models.BooleanField(_("create unknown accounts"), default=False)

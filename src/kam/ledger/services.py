@@ -6,6 +6,7 @@ import socket
 import time
 import uuid
 from contextlib import AbstractContextManager, nullcontext
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from kam.ledger.importing import ImportReport, estimate_rows, import_file
 from kam.ledger.models import ImportKind, ImportRun, ImportStatus
@@ -22,6 +24,12 @@ from kam.users import roles
 from kam.users.models import User
 
 logger = logging.getLogger(__name__)
+
+# A running import stores its progress (and with it a heartbeat) at most this often.
+PROGRESS_SECONDS = 0.5
+# A run on another machine whose heartbeat is older than this counts as dead. Generous:
+# the write phase is one transaction that reports nothing (≈ 10 s per million lines).
+HEARTBEAT_STALE_AFTER = timedelta(minutes=10)
 
 
 @transaction.atomic
@@ -80,7 +88,11 @@ def import_run_execute(*, run: ImportRun, path: str | Path, progress_callback=No
 
 def _run_execute(run: ImportRun, path: Path, progress_callback: Any) -> ImportReport:
     _run_update(
-        run, status=ImportStatus.VALIDATING, rows_total=estimate_rows(path), worker=_this_worker()
+        run,
+        status=ImportStatus.VALIDATING,
+        rows_total=estimate_rows(path),
+        worker=_this_worker(),
+        heartbeat_at=timezone.now(),
     )
     last = [0.0]
 
@@ -88,9 +100,9 @@ def _run_execute(run: ImportRun, path: Path, progress_callback: Any) -> ImportRe
         if progress_callback is not None:
             progress_callback(rows)
         now = time.monotonic()
-        if now - last[0] > 0.5:
+        if now - last[0] > PROGRESS_SECONDS:
             last[0] = now
-            _run_update(run, rows_done=rows)
+            _run_update(run, rows_done=rows, heartbeat_at=timezone.now())
 
     try:
         report = import_file(
@@ -102,7 +114,9 @@ def _run_execute(run: ImportRun, path: Path, progress_callback: Any) -> ImportRe
             skip_invalid=run.skip_invalid,
             create_accounts=run.create_accounts,
             progress=progress,
-            on_write=lambda: _run_update(run, status=ImportStatus.WRITING),
+            on_write=lambda: _run_update(
+                run, status=ImportStatus.WRITING, heartbeat_at=timezone.now()
+            ),
         )
     except PermissionDenied as error:
         _run_update(run, status=ImportStatus.FAILED, message=str(error), finished_at=timezone.now())
@@ -135,26 +149,45 @@ def _process_alive(pid: int) -> bool:
 
 
 def import_run_stale_fail(run: ImportRun) -> bool:
-    """Mark a run failed if the process running it, on this machine, has ended.
+    """Mark a run failed if the process running it has ended.
 
     A killed worker leaves its run "checking" or "writing" for ever; its transaction
-    was rolled back, so nothing was written. Returns whether the run was marked.
+    was rolled back, so nothing was written. On this machine the process id tells;
+    a run on another machine counts as dead once its heartbeat is older than
+    HEARTBEAT_STALE_AFTER. Returns whether the run was marked.
     """
     if run.status not in (ImportStatus.VALIDATING, ImportStatus.WRITING) or not run.worker:
         return False
     host, _, pid = run.worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or _process_alive(int(pid)):
-        return False
-    with _run_language(run):
-        message = gettext(
+    # Conditional, so a run that just finished (or just beat) is left as it is.
+    stale = ImportRun.objects.filter(pk=run.pk, status=run.status, worker=run.worker)
+    if host == socket.gethostname():
+        if not pid.isdigit() or _process_alive(int(pid)):
+            return False
+        template = gettext_noop(
             "The import stopped: the process running it ended (killed or restarted). "
             "Nothing was written; upload the file again."
         )
+    else:
+        cutoff = timezone.now() - HEARTBEAT_STALE_AFTER
+        if (run.heartbeat_at or run.created_at) >= cutoff:
+            return False
+        # Runs from before heartbeats have none: their start stands in.
+        stale = stale.filter(
+            Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+        )
+        template = gettext_noop(
+            "The import stopped: its worker on %(host)s has not reported for over "
+            "%(minutes)s minutes (killed, restarted or cut off). "
+            "Nothing was written; upload the file again."
+        )
+    with _run_language(run):
+        message = gettext(template) % {
+            "host": host,
+            "minutes": int(HEARTBEAT_STALE_AFTER.total_seconds() // 60),
+        }
     fields = {"status": ImportStatus.FAILED, "message": message, "finished_at": timezone.now()}
-    # Conditional, so a run that just finished is left as it is.
-    marked = ImportRun.objects.filter(pk=run.pk, status=run.status, worker=run.worker).update(
-        **fields
-    )
+    marked = stale.update(**fields)
     if marked:
         for name, value in fields.items():
             setattr(run, name, value)

@@ -1,6 +1,7 @@
 """Ledger pages and API: per-account orders, monthly chart, import upload, templates, export."""
 
 import io
+import itertools
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from kam.ledger import services
 from kam.ledger.importing import import_file
 from kam.ledger.models import ImportRun, ImportStatus, OrderLine
 
@@ -206,6 +208,67 @@ def test_a_run_whose_process_died_shows_as_failed_and_a_live_one_keeps_going(cli
         client.get(f"/ledger/import/{run.pk}/")
         run.refresh_from_db()
         assert run.status == ImportStatus.VALIDATING
+
+
+def test_a_run_on_another_host_whose_heartbeat_is_old_shows_as_failed(client_for, am_member):
+    old = timezone.now() - services.HEARTBEAT_STALE_AFTER - timedelta(seconds=5)
+    silent = ImportRun.objects.create(
+        user=am_member, kind="orders", file_name="x.csv", status=ImportStatus.WRITING,
+        worker=f"other-{socket.gethostname()}:{os.getpid()}", heartbeat_at=old, language="en",
+    )  # fmt: skip
+    page = client_for(am_member).get(f"/ledger/import/{silent.pk}/").content.decode()
+    assert "has not reported for over 10 minutes" in page
+    silent.refresh_from_db()
+    assert silent.status == ImportStatus.FAILED and silent.finished_at is not None
+    assert f"other-{socket.gethostname()}" in silent.message
+
+
+def test_a_run_on_another_host_with_a_recent_heartbeat_keeps_going(client_for, am_member):
+    # Started long ago, but beating: a big file still being checked on another machine.
+    recent = timezone.now() - services.HEARTBEAT_STALE_AFTER + timedelta(minutes=1)
+    busy = ImportRun.objects.create(
+        user=am_member, kind="orders", file_name="x.csv", status=ImportStatus.VALIDATING,
+        worker="other-host:1", heartbeat_at=recent,
+    )  # fmt: skip
+    ImportRun.objects.filter(pk=busy.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    client_for(am_member).get(f"/ledger/import/{busy.pk}/")
+    busy.refresh_from_db()
+    assert busy.status == ImportStatus.VALIDATING and busy.finished_at is None
+
+
+def test_a_run_from_before_heartbeats_on_another_host_counts_from_its_start(am_member):
+    run = ImportRun.objects.create(
+        user=am_member, kind="orders", file_name="x.csv", status=ImportStatus.VALIDATING,
+        worker="other-host:1",
+    )  # fmt: skip
+    assert not services.import_run_stale_fail(run)
+    ImportRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    run.refresh_from_db()
+    assert services.import_run_stale_fail(run) and run.status == ImportStatus.FAILED
+
+
+def test_a_running_import_beats_as_it_reports_progress(
+    tmp_path, account_make, am_member, monkeypatch
+):
+    monkeypatch.setattr(services, "PROGRESS_SECONDS", 0)  # store every progress report
+    account_make(code="A1", owner=am_member)
+    path = tmp_path / "o.csv"
+    rows = "".join(f"A1,SO-{n},1,2024-03-05,P1,x,1,{n},\n" for n in range(12_000))
+    path.write_text(CSV.splitlines(keepends=True)[0] + rows, encoding="utf-8")
+    run = services.import_run_create(user=am_member, kind="orders", file_name="o.csv")
+    beats = []
+
+    def progress(rows):
+        beats.append(ImportRun.objects.get(pk=run.pk).heartbeat_at)
+
+    started = timezone.now()
+    services.import_run_execute(run=run, path=path, progress_callback=progress)
+    run.refresh_from_db()
+    assert run.status == ImportStatus.DONE and run.created == 12_000
+    # One beat per batch of rows read (the first from the start), each later than the last.
+    assert len(beats) >= 3 and started <= beats[0]
+    assert all(earlier < later for earlier, later in itertools.pairwise(beats))
+    assert beats[-1] <= run.heartbeat_at <= timezone.now()
 
 
 def test_a_run_queued_for_long_says_the_worker_may_be_missing(client_for, am_member):
