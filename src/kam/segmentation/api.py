@@ -144,7 +144,7 @@ def pareto_summary(request: HttpRequest, filters: Query[ScoreFiltersIn]):  # noq
         "value_basis": run.value_basis if run else "",
         "accounts": curve["accounts"],
         "head_account_share": head,
-        "abc_counts": selectors.abc_counts(scores),
+        "abc_counts": curve["abc_counts"],
         "curve": curve["curve"],
     }
 

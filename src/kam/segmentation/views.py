@@ -59,8 +59,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     pyramid = selectors.tier_pyramid(scores)
     order = {code: index for index, code in enumerate(labels)}
     pyramid.sort(key=lambda row: order.get(row["tier"], len(order)))
+    pareto = selectors.pareto_curve(scores)
     charts = {
-        "pareto": selectors.pareto_curve(scores),
+        "pareto": pareto,
         "pyramid": [
             {**row, "label": labels.get(row["tier"], row["tier"] or "—")} for row in pyramid
         ],
@@ -70,7 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "form": form,
         "run": run,
-        "abc_counts": selectors.abc_counts(scores),
+        "abc_counts": pareto["abc_counts"],
         "pyramid": charts["pyramid"],
         "charts": charts,
         "chart_texts": CHART_TEXTS,

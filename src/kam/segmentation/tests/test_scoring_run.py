@@ -7,7 +7,7 @@ import pytest
 
 from kam.customers.models import Account
 from kam.lib import clv as clv_model
-from kam.segmentation import services
+from kam.segmentation import selectors, services
 from kam.segmentation.models import AccountScore, ProposalStatus, RunStatus, TierProposal
 from kam.segmentation.tests.helpers import orders_add, random_history
 
@@ -43,6 +43,33 @@ def test_pareto_and_abc_classes_on_hand_made_margins(five_accounts):
     assert scores["M300"].cumulative_share == pytest.approx(0.8)
     assert run.head_count == 2 and run.head_account_share == pytest.approx(0.4)
     assert Account.objects.get(code="M500").abc_class == "A"
+
+
+def test_pareto_curve_and_bands_of_the_dashboard(five_accounts, director, account_make):
+    orders_add(account_make(code="NEG", region="south"), [("2025-03-01", -400, -200)])
+    run = services.scoring_run(as_of=AS_OF, with_clv=False)
+    everyone = selectors.scores_visible_to(director, selectors.ScoreFilters(), run)
+    pareto = selectors.pareto_curve(everyone)
+    # Values 750, 450, 150, 90, 60 and -100 (counted as 0): 1500 in all.
+    assert pareto["accounts"] == 6 and pareto["total"] == pytest.approx(1500)
+    assert [x for x, _y in pareto["curve"]] == [16.67, 33.33, 50.0, 66.67, 83.33, 100.0]
+    assert [y for _x, y in pareto["curve"]] == [50.0, 80.0, 90.0, 96.0, 100.0, 100.0]
+    assert pareto["abc_counts"] == {"A": 2, "B": 2, "C": 2}
+    assert pareto["bands"] == pytest.approx({"A": 100 / 3, "B": 200 / 3, "C": 100.0})
+    sampled = selectors.pareto_curve(everyone, points=4)
+    assert sampled["curve"] == [
+        [16.67, 50.0],
+        [33.33, 80.0],
+        [50.0, 90.0],
+        [66.67, 96.0],
+        [83.33, 100.0],
+        [100.0, 100.0],
+    ]
+    south = selectors.ScoreFilters(region="south")
+    only_negative = selectors.pareto_curve(selectors.scores_visible_to(director, south, run))
+    assert only_negative["curve"] == [[100.0, 0.0]] and only_negative["total"] == 0
+    nothing = selectors.pareto_curve(AccountScore.objects.none())
+    assert nothing["curve"] == [] and nothing["accounts"] == 0
 
 
 def test_abc_thresholds_come_from_the_configuration(five_accounts, director):
