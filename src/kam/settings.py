@@ -150,8 +150,11 @@ AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_LOCKOUT_TEMPLATE = "users/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 
-LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+# The language of visitors without a choice, of mails and of `kam` command reports.
+LANGUAGE_CODE = (env_str("KAM_LANGUAGE", "").strip() or "zh-hans").lower()
+if LANGUAGE_CODE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured(f"KAM_LANGUAGE must be zh-hans or en, not {LANGUAGE_CODE!r}")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("KAM_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True

@@ -56,3 +56,13 @@ def test_production_settings_pass_check_deploy(tmp_path):
 def test_bad_database_url_is_a_clear_configuration_error(tmp_path):
     result = _django(["check"], {"KAM_DATABASE_URL": "nosuchdb://x"}, tmp_path)
     assert result.returncode != 0 and "KAM_DATABASE_URL" in result.stderr
+
+
+def test_language_comes_from_the_environment_and_bad_values_are_refused(tmp_path):
+    code = "from django.conf import settings; print(settings.LANGUAGE_CODE)"
+    english = _django(["shell", "-v0", "-c", code], {"KAM_LANGUAGE": "EN"}, tmp_path)
+    assert english.returncode == 0 and english.stdout.strip() == "en", english.stderr
+    default = _django(["shell", "-v0", "-c", code], {"KAM_LANGUAGE": ""}, tmp_path)
+    assert default.stdout.strip() == "zh-hans", default.stderr
+    bad = _django(["check"], {"KAM_LANGUAGE": "fr"}, tmp_path)
+    assert bad.returncode != 0 and "KAM_LANGUAGE" in bad.stderr
