@@ -70,4 +70,32 @@ def audit_record(
     )
 
 
-__all__ = ["Action", "audit_record", "changes_between", "snapshot"]
+def audit_records_bulk(
+    *,
+    actor: Any,
+    action: str,
+    entries: Iterable[tuple[models.Model, Any, dict[str, list[Any]], str]],
+) -> int:
+    """Store many entries at once: (instance, account, changes, message) each.
+
+    For set-based writes (thousands of records in one statement); the entries are the
+    same as ``audit_record`` would store one by one.
+    """
+    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
+    created = AuditEntry.objects.bulk_create(
+        AuditEntry(
+            actor=actor_obj,
+            action=action,
+            account=account,
+            object_type=instance._meta.label_lower,
+            object_id=str(instance.pk),
+            object_repr=str(instance)[:200],
+            changes=changes or {},
+            message=message[:500],
+        )
+        for instance, account, changes, message in entries
+    )
+    return len(created)
+
+
+__all__ = ["Action", "audit_record", "audit_records_bulk", "changes_between", "snapshot"]

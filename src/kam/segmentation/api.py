@@ -4,11 +4,11 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from kam.customers.selectors import account_get_for_user
-from kam.segmentation import selectors, services
+from kam.segmentation import selectors, services, tasks
 from kam.segmentation.models import ProposalStatus
 from kam.users import roles
 
@@ -164,6 +164,30 @@ def proposals_approve(request: HttpRequest, payload: BulkDecisionIn):  # noqa: A
         proposals=proposals, director=request.user, note=payload.note
     )
     return {"approved": count}
+
+
+class MatchingDecisionIn(Schema):
+    approve: bool
+    to_tier: str = Field(
+        "", max_length=32, description="only proposals to this tier; all when empty"
+    )
+    note: str = Field("", max_length=500)
+
+
+@router.post("/proposals/decide-matching", response={202: dict[str, int]})
+def proposals_decide_matching(request: HttpRequest, payload: MatchingDecisionIn):  # noqa: ANN201
+    """Approve or reject every pending proposal (to a tier) in the background.
+
+    For a first scoring's many proposals; the answer says how many were queued.
+    """
+    _director(request)
+    if payload.to_tier:
+        services.tier_check(payload.to_tier)
+    count = len(services.proposals_matching(to_tier=payload.to_tier))
+    tasks.proposals_decide_matching.enqueue(
+        request.user.pk, payload.approve, payload.to_tier, payload.note
+    )
+    return Status(202, {"queued": count})
 
 
 @router.post("/proposals/{proposal_id}/approve", response=ProposalOut)

@@ -98,9 +98,11 @@ def score_get_for_user(user: User, account_id: int) -> AccountScore:
 
 
 def proposals_visible_to(
-    user: User, status: str = ProposalStatus.PENDING
+    user: User, status: str = ProposalStatus.PENDING, to_tier: str = ""
 ) -> QuerySet[TierProposal]:
     proposals = TierProposal.objects.all()
+    if to_tier:
+        proposals = proposals.filter(to_tier=to_tier)
     scope = roles.account_scope(user, prefix="account__")
     if scope is not None:
         proposals = proposals.filter(scope)

@@ -15,7 +15,13 @@ from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kam.audit.services import Action, audit_record, changes_between, snapshot
+from kam.audit.services import (
+    Action,
+    audit_record,
+    audit_records_bulk,
+    changes_between,
+    snapshot,
+)
 from kam.customers.models import Account
 from kam.lib import pgcopy
 from kam.segmentation import costs, figures, rules, scoring
@@ -482,7 +488,7 @@ def _require_director(user: User) -> None:
         raise PermissionDenied(_("Only a director may decide tier changes."))
 
 
-def _tier_check(tier: str) -> None:
+def tier_check(tier: str) -> None:
     codes = [rule["tier"] for rule in scoring_config_get().tier_rules]
     if tier not in codes:
         raise ValidationError(
@@ -534,7 +540,7 @@ def _tier_set(
 @transaction.atomic
 def tier_propose(*, account: Account, tier: str, reason: str, actor: User) -> TierProposal:
     """A person proposes a tier change for a director to decide (reason required)."""
-    _tier_check(tier)
+    tier_check(tier)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the tier should change.")})
@@ -619,36 +625,181 @@ def tier_proposal_reject(*, proposal: TierProposal, director: User, note: str = 
     return proposal
 
 
+DECIDE_BATCH = 2_000
+
+
+def _approve_batch(ids: Sequence[int], director: User, note: str) -> int:
+    """Approve pending proposals ``ids`` with a few set-based statements (one per table).
+
+    The same records as one tier_proposal_approve per proposal: decision on the proposal,
+    the previous tier period closed, a new TierHistory period, the account's tier and an
+    audit entry on its timeline.
+    """
+    proposals = list(
+        TierProposal.objects.select_for_update()
+        .filter(pk__in=ids)
+        .select_related("account")
+        .order_by("pk")
+    )
+    for proposal in proposals:
+        _decide_check(proposal)
+    accounts = [proposal.account_id for proposal in proposals]
+    if len(set(accounts)) != len(accounts):
+        twice = next(p.account for p in proposals if accounts.count(p.account_id) > 1)
+        raise ValidationError(
+            {
+                "proposals": _(
+                    "Several of the chosen proposals are for %(account)s; decide them one by one."
+                )
+                % {"account": twice}
+            }
+        )
+    now = timezone.now()
+    TierProposal.objects.filter(pk__in=[p.pk for p in proposals]).update(
+        status=ProposalStatus.APPROVED,
+        decided_by=director,
+        decided_at=now,
+        decision_note=note[:500],
+    )
+    TierHistory.objects.filter(account_id__in=accounts, until__isnull=True).update(until=now)
+    TierHistory.objects.bulk_create(
+        TierHistory(
+            account_id=p.account_id,
+            tier=p.to_tier,
+            from_tier=p.account.tier,
+            since=now,
+            approved_by=director,
+            reason=(note or p.reason)[:500],
+            proposal=p,
+            is_override=False,
+        )
+        for p in proposals
+    )
+    by_tier: dict[str, list[int]] = {}
+    for p in proposals:
+        by_tier.setdefault(p.to_tier, []).append(p.account_id)
+    for tier, tier_accounts in by_tier.items():
+        Account.objects.filter(pk__in=tier_accounts).update(tier=tier)
+    template = _("Tier change approved: %(reason)s")
+    audit_records_bulk(
+        actor=director,
+        action=Action.UPDATE,
+        entries=[
+            (
+                p.account,
+                p.account,
+                {"tier": [p.account.tier, p.to_tier]},
+                template % {"reason": note or p.reason},
+            )
+            for p in proposals
+        ],
+    )
+    return len(proposals)
+
+
 @transaction.atomic
 def tier_proposals_approve_bulk(
-    *, proposals: Iterable[TierProposal], director: User, note: str = ""
+    *,
+    proposals: Iterable[TierProposal | int],
+    director: User,
+    note: str = "",
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Approve many pending proposals at once (all or none); returns how many."""
+    """Approve many pending proposals at once (all or none); returns how many.
+
+    Set-based, a few thousand at a time, so a first scoring's hundreds of thousands of
+    proposals can be approved in one go (``progress`` gets the count after each batch).
+    """
     _require_director(director)
+    ids = [p if isinstance(p, int) else p.pk for p in proposals]
     count = 0
-    for proposal in proposals:
-        tier_proposal_approve(proposal=proposal, director=director, note=note)
-        count += 1
+    for start in range(0, len(ids), DECIDE_BATCH):
+        count += _approve_batch(ids[start : start + DECIDE_BATCH], director, note)
+        if progress:
+            progress(count)
     return count
 
 
 @transaction.atomic
 def tier_proposals_reject_bulk(
-    *, proposals: Iterable[TierProposal], director: User, note: str = ""
+    *,
+    proposals: Iterable[TierProposal | int],
+    director: User,
+    note: str = "",
+    progress: Callable[[int], None] | None = None,
 ) -> int:
+    """Reject many pending proposals at once (all or none); accounts keep their tiers."""
     _require_director(director)
+    ids = [p if isinstance(p, int) else p.pk for p in proposals]
     count = 0
-    for proposal in proposals:
-        tier_proposal_reject(proposal=proposal, director=director, note=note)
-        count += 1
+    for start in range(0, len(ids), DECIDE_BATCH):
+        batch = list(
+            TierProposal.objects.select_for_update()
+            .filter(pk__in=ids[start : start + DECIDE_BATCH])
+            .select_related("account")
+        )
+        for proposal in batch:
+            _decide_check(proposal)
+        TierProposal.objects.filter(pk__in=[p.pk for p in batch]).update(
+            status=ProposalStatus.REJECTED,
+            decided_by=director,
+            decided_at=timezone.now(),
+            decision_note=note[:500],
+        )
+        template = _("Tier change %(from)s → %(to)s rejected")
+        audit_records_bulk(
+            actor=director,
+            action=Action.EVENT,
+            entries=[
+                (
+                    p,
+                    p.account,
+                    {},
+                    template % {"from": p.from_tier or "—", "to": p.to_tier}
+                    + (f": {note}" if note else ""),
+                )
+                for p in batch
+            ],
+        )
+        count += len(batch)
+        if progress:
+            progress(count)
     return count
+
+
+def proposals_matching(*, to_tier: str = "", from_tier: str | None = None) -> list[int]:
+    """Ids of the pending proposals to a tier (and from a tier; '' is "no tier yet")."""
+    pending = TierProposal.objects.filter(status=ProposalStatus.PENDING)
+    if to_tier:
+        pending = pending.filter(to_tier=to_tier)
+    if from_tier is not None:
+        pending = pending.filter(from_tier=from_tier)
+    return list(pending.order_by("pk").values_list("pk", flat=True))
+
+
+def tier_proposals_decide_matching(
+    *,
+    director: User,
+    approve: bool,
+    to_tier: str = "",
+    from_tier: str | None = None,
+    note: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Approve (or reject) every pending proposal to ``to_tier`` (all tiers when empty)."""
+    _require_director(director)
+    if to_tier:
+        tier_check(to_tier)
+    ids = proposals_matching(to_tier=to_tier, from_tier=from_tier)
+    decide = tier_proposals_approve_bulk if approve else tier_proposals_reject_bulk
+    return decide(proposals=ids, director=director, note=note, progress=progress)
 
 
 @transaction.atomic
 def tier_override(*, account: Account, tier: str, reason: str, actor: User) -> TierHistory:
     """A director sets a tier directly; the reason is required and kept in the history."""
     _require_director(actor)
-    _tier_check(tier)
+    tier_check(tier)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("A manual tier override needs a reason.")})

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -102,7 +103,13 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", ProposalStatus.PENDING)
     if status not in ProposalStatus.values:
         status = ProposalStatus.PENDING
-    proposals = selectors.proposals_visible_to(request.user, status)
+    labels = _labels()
+    to_tier = request.GET.get("to_tier", "")
+    if to_tier not in labels:
+        to_tier = ""
+    proposals = selectors.proposals_visible_to(request.user, status, to_tier)
+    if request.method == "POST" and request.POST.get("action") in ("approve_all", "reject_all"):
+        return _decide_all(request, to_tier)
     page = Paginator(proposals, PAGE_SIZE).get_page(request.GET.get("page"))
     form = ProposalDecisionForm(request.POST or None, proposal_ids=[p.pk for p in page])
     if request.method == "POST" and form.is_valid():
@@ -132,9 +139,26 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "status": status,
         "statuses": ProposalStatus.choices,
-        "labels": _labels(),
+        "labels": labels,
+        "to_tier": to_tier,
     }
     return render(request, "segmentation/proposals.html", context)
+
+
+def _decide_all(request: HttpRequest, to_tier: str) -> HttpResponse:
+    """Approve or reject every pending proposal (to the chosen tier) as a background task."""
+    approve = request.POST["action"] == "approve_all"
+    note = request.POST.get("note", "")[:500]
+    count = len(services.proposals_matching(to_tier=to_tier))
+    tasks.proposals_decide_matching.enqueue(request.user.pk, approve, to_tier, note)
+    text = (
+        _("Approving %(count)s tier changes in the background; refresh to see them done.")
+        if approve
+        else _("Rejecting %(count)s tier changes in the background; refresh to see them done.")
+    )
+    messages.success(request, text % {"count": count})
+    url = reverse("segmentation:proposals")
+    return redirect(f"{url}?to_tier={to_tier}" if to_tier else url)
 
 
 def config_edit(request: HttpRequest) -> HttpResponse:

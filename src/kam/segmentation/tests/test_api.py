@@ -104,3 +104,25 @@ def test_override_needs_a_reason(scored, director, am_outsider, client_for):
         url, {"tier": "key", "reason": "x"}, content_type="application/json"
     )
     assert other.status_code == 404
+
+
+def test_director_decides_every_matching_proposal_through_the_api(
+    scored, director, am_lead, client_for, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    url = f"{API}/proposals/decide-matching"
+    assert (
+        client_for(am_lead)
+        .post(url, {"approve": True}, content_type="application/json")
+        .status_code
+        == 403
+    )
+    client = client_for(director)
+    bad = client.post(url, {"approve": True, "to_tier": "gold"}, content_type="application/json")
+    assert bad.status_code == 422 and "tier" in bad.json()["errors"]
+    pending = TierProposal.objects.filter(status=ProposalStatus.PENDING).count()
+    response = client.post(
+        url, {"approve": False, "note": "later"}, content_type="application/json"
+    )
+    assert response.status_code == 202 and response.json() == {"queued": pending}
+    assert TierProposal.objects.filter(status=ProposalStatus.REJECTED).count() == pending

@@ -56,3 +56,24 @@ def test_demo_builder_scores_and_approves_initial_tiers(account_make, director):
     assert f"{approved} initial tiers approved" in summary and approved > 0
     # The rest started in the last tier; every demo account has a tier.
     assert not Account.objects.filter(pk__in=[a.pk for a in accounts], tier="").exists()
+
+
+def test_kam_tiers_approves_every_pending_proposal_to_a_tier(account_make, director, am_lead):
+    from kam.segmentation import services
+
+    for n, tier in enumerate(["key", "key", "strategic"]):
+        services.tier_propose(
+            account=account_make(code=f"C{n}"), tier=tier, reason="x", actor=am_lead
+        )
+    with pytest.raises(CommandError, match="总监"):
+        call_command("tiers", "approve", "--as", am_lead.username)
+    assert not TierProposal.objects.exclude(status="pending").exists()
+    with pytest.raises(CommandError, match="gold"):
+        call_command("tiers", "approve", "--as", director.username, "--to-tier", "gold")
+    out = io.StringIO()
+    call_command("tiers", "approve", "--as", director.username, "--to-tier", "key", stdout=out)
+    assert "2 tier proposals approved" in out.getvalue()
+    assert set(Account.objects.filter(tier="key").values_list("code", flat=True)) == {"C0", "C1"}
+    call_command("tiers", "reject", "--as", director.username, stdout=out)
+    assert "1 tier proposals rejected" in out.getvalue()
+    assert not TierProposal.objects.filter(status="pending").exists()

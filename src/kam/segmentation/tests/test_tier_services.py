@@ -174,3 +174,85 @@ def test_strategic_criteria_raise_the_value_score(account_make, director):
     assert scores[strategic.pk].value_score > scores[plain.pk].value_score
     with pytest.raises(ValidationError):
         services.strategic_profile_save(account=plain, data={"market_influence": 9}, actor=director)
+
+
+@pytest.fixture
+def many_proposals(account_make, am_lead):
+    """Six accounts, each with one pending proposal: three to key, three to strategic."""
+    proposals = []
+    for n in range(6):
+        account = account_make(code=f"P{n}")
+        tier = "key" if n < 3 else "strategic"
+        proposals.append(
+            services.tier_propose(account=account, tier=tier, reason=f"why {n}", actor=am_lead)
+        )
+    return proposals
+
+
+def test_bulk_approval_in_batches_records_what_one_by_one_approval_does(
+    many_proposals, director, monkeypatch
+):
+    monkeypatch.setattr(services, "DECIDE_BATCH", 4)
+    seen = []
+    count = services.tier_proposals_approve_bulk(
+        proposals=many_proposals, director=director, note="Annual review", progress=seen.append
+    )
+    assert count == 6 and seen == [4, 6]
+    for proposal in many_proposals:
+        proposal.refresh_from_db()
+        account = proposal.account
+        account.refresh_from_db()
+        assert proposal.status == ProposalStatus.APPROVED and proposal.decided_by == director
+        assert proposal.decision_note == "Annual review" and proposal.decided_at is not None
+        assert account.tier == proposal.to_tier
+        period = TierHistory.objects.get(account=account)
+        assert (period.tier, period.from_tier, period.until) == (proposal.to_tier, "", None)
+        assert period.proposal == proposal and period.approved_by == director
+        entry = AuditEntry.objects.get(account=account, changes__tier=["", proposal.to_tier])
+        assert entry.actor == director and "Annual review" in entry.message
+
+
+def test_bulk_approval_is_all_or_nothing(many_proposals, director, monkeypatch):
+    monkeypatch.setattr(services, "DECIDE_BATCH", 2)
+    services.tier_proposal_reject(proposal=many_proposals[5], director=director)
+    with pytest.raises(ValidationError):
+        services.tier_proposals_approve_bulk(proposals=many_proposals, director=director)
+    assert not TierHistory.objects.exists()
+    assert not Account.objects.filter(tier__in=["key", "strategic"]).exists()
+    assert TierProposal.objects.filter(status=ProposalStatus.APPROVED).count() == 0
+
+
+def test_bulk_approval_refuses_two_proposals_for_one_account(many_proposals, director, am_lead):
+    other = services.tier_propose(
+        account=many_proposals[0].account, tier="important", reason="x", actor=am_lead
+    )
+    with pytest.raises(ValidationError) as error:
+        services.tier_proposals_approve_bulk(
+            proposals=[many_proposals[0], other], director=director
+        )
+    assert "proposals" in error.value.message_dict
+    assert TierProposal.objects.filter(status=ProposalStatus.PENDING).count() == 7
+
+
+def test_deciding_every_proposal_to_a_tier(many_proposals, director, am_lead):
+    with pytest.raises(PermissionDenied):
+        services.tier_proposals_decide_matching(director=am_lead, approve=True, to_tier="key")
+    with pytest.raises(ValidationError):
+        services.tier_proposals_decide_matching(director=director, approve=True, to_tier="gold")
+    approved = services.tier_proposals_decide_matching(
+        director=director, approve=True, to_tier="key"
+    )
+    assert approved == 3
+    assert set(Account.objects.filter(tier="key").values_list("code", flat=True)) == {
+        "P0",
+        "P1",
+        "P2",
+    }
+    rejected = services.tier_proposals_decide_matching(director=director, approve=False)
+    assert rejected == 3
+    assert not TierProposal.objects.filter(status=ProposalStatus.PENDING).exists()
+    assert not Account.objects.filter(tier="strategic").exists()
+    rejections = AuditEntry.objects.filter(
+        object_type="segmentation.tierproposal", action="event", actor=director
+    )
+    assert rejections.count() == 3 and all("→" in entry.message for entry in rejections)

@@ -75,6 +75,26 @@ def test_director_bulk_approves_from_the_list(scored, director, client_for):
     assert TierProposal.objects.filter(pk__in=ids, status=ProposalStatus.APPROVED).count() == 3
 
 
+def test_director_approves_every_proposal_to_a_tier_in_the_background(
+    scored, director, am_lead, client_for
+):
+    services.tier_propose(account=scored["mine"][0], tier="strategic", reason="x", actor=am_lead)
+    tier = TierProposal.objects.values_list("to_tier", flat=True).first()
+    wanted = set(TierProposal.objects.filter(to_tier=tier).values_list("pk", flat=True))
+    others = TierProposal.objects.exclude(to_tier=tier).count()
+    client = client_for(director)
+    page = client.get(reverse("segmentation:proposals"), {"to_tier": tier}).content.decode()
+    assert 'id="decide-all-form"' in page and f"{len(wanted)}" in page
+    url = reverse("segmentation:proposals") + f"?to_tier={tier}"
+    assert client_for(am_lead).post(url, {"action": "approve_all"}).status_code == 403
+    response = client.post(url, {"action": "approve_all", "note": "first tiering"})
+    assert response.status_code == 302 and f"to_tier={tier}" in response["Location"]
+    approved = TierProposal.objects.filter(status=ProposalStatus.APPROVED)
+    assert set(approved.values_list("pk", flat=True)) == wanted
+    assert {p.decision_note for p in approved} == {"first tiering"}
+    assert TierProposal.objects.filter(status=ProposalStatus.PENDING).count() == others
+
+
 def test_bulk_decision_without_a_choice_shows_an_error(scored, director, client_for):
     response = client_for(director).post(reverse("segmentation:proposals"), {"action": "approve"})
     assert response.status_code == 200
