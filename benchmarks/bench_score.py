@@ -243,13 +243,13 @@ def reset() -> None:
     from django.db import connection, transaction
 
     from kam.customers.models import Account
-    from kam.segmentation.models import ScoringRun, TierHistory, TierProposal
+    from kam.segmentation.models import AccountScore, ScoringRun, TierHistory, TierProposal
 
     call_command("migrate", verbosity=0)
-    with transaction.atomic():
-        TierProposal.objects.all().delete()
-        TierHistory.objects.all().delete()
-        ScoringRun.objects.all().delete()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Plain SQL: the ORM's delete collects every row's id (too many for one statement).
+        for model in (TierHistory, TierProposal, AccountScore, ScoringRun):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
         Account.objects.update(
             tier="",
             abc_class="",
