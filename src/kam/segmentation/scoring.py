@@ -376,12 +376,6 @@ def scores_compute(
     )
     tier_codes = np.array([rule["tier"] for rule in config.tier_rules], dtype=object)
     proposed = tier_codes[chosen]
-    # The catch-all (last) rule's tier is where every account starts: an account without
-    # a tier takes it at its first scoring, with nothing to approve (the services write it
-    # with the snapshot). Every other change of tier is a proposal for a director.
-    current = figures.current_tiers()
-    starting = (current == "") & (chosen == len(tier_codes) - 1)
-    current[starting] = tier_codes[-1]
 
     columns = {
         "account_id": ids,
@@ -417,7 +411,7 @@ def scores_compute(
         "potential_score": potential_score,
         "cost_to_serve": cost_to_serve,
         "return_rate": return_rate,
-        "current_tier": current,
+        "current_tier": figures.current_tiers(),
         "proposed_tier": proposed,
     }
     classes, counts = np.unique(analysis.abc_class, return_counts=True)
@@ -430,8 +424,6 @@ def scores_compute(
         "head_account_share": analysis.head_account_share,
         "value_total": analysis.total,
         "abc_counts": {str(c): int(k) for c, k in zip(classes, counts, strict=True)},
-        "starting_tier": str(tier_codes[-1]),
-        "starting_tier_accounts": int(starting.sum()),
         "messages": list(clv_result.messages) if clv_result else [],
     }
     if clv_result is not None:

@@ -269,9 +269,7 @@ def _snapshots_update(run: ScoringRun, scored_at: dt.datetime) -> None:
 
     Only accounts whose snapshot changes are written (scores rounded to 0.1, CLV to
     cents), so a nightly re-run over quiet data touches few rows; ``scored_at`` is
-    therefore when the account's snapshot last changed. Accounts without a tier take
-    their score row's current tier: the starting tier (see scoring.scores_compute),
-    or still none when a proposal is coming.
+    therefore when the account's snapshot last changed.
     """
     account_table = Account._meta.db_table
     score_table = AccountScore._meta.db_table
@@ -286,12 +284,6 @@ def _snapshots_update(run: ScoringRun, scored_at: dt.datetime) -> None:
     changed = " OR ".join(
         f"{account_table}.{name} IS DISTINCT FROM {value}" for name, value in new_values.items()
     )
-    # (Tested on the row being updated, so a tier a director set meanwhile is kept.)
-    assignments += (
-        f", tier = CASE WHEN {account_table}.tier = '' THEN s.current_tier "
-        f"ELSE {account_table}.tier END"
-    )
-    changed += f" OR ({account_table}.tier = '' AND s.current_tier <> '')"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {account_table} SET {assignments}, scored_at = %s
@@ -460,20 +452,12 @@ def scoring_run(
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "message", "finished_at"])
         raise
-    starting = summary.get("starting_tier_accounts", 0)
-    starting_note = (
-        f", {starting} accounts without a tier started in {summary['starting_tier']}"
-        if starting
-        else ""
-    )
-    # Starting tiers change accounts: the run's audit entry says how many, even from the CLI.
-    if actor is not None or starting:
+    if actor is not None:
         audit_record(
             actor=actor,
             action=Action.EVENT,
             instance=run,
-            message=f"Scoring as of {as_of}: {run.accounts} accounts, {created} proposals"
-            + starting_note,
+            message=f"Scoring as of {as_of}: {run.accounts} accounts, {created} proposals",
         )
     return run
 

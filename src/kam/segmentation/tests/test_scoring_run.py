@@ -153,12 +153,10 @@ def test_a_model_that_does_not_converge_leaves_clv_empty_with_a_message(account_
 
 def test_rescoring_keeps_one_pending_proposal_per_change(five_accounts):
     first = services.scoring_run(as_of=AS_OF, with_clv=False)
-    # Accounts proposed the last tier start in it; the others each get one proposal.
-    started = first.parameters["starting_tier_accounts"]
-    assert first.proposals_created == 5 - started and 0 < started < 5
+    assert first.proposals_created == 5
     second = services.scoring_run(as_of=AS_OF, with_clv=False)
     assert second.proposals_created == 0
-    assert TierProposal.objects.filter(status=ProposalStatus.PENDING).count() == 5 - started
+    assert TierProposal.objects.filter(status=ProposalStatus.PENDING).count() == 5
     reason = TierProposal.objects.get(account__code="M500").reason
     assert reason.startswith("Rule") or reason.startswith("规则")
 

@@ -32,14 +32,10 @@ def test_kam_score_prints_the_summary(account_make):
     call_command("score", "--as-of", "2025-06-30", stdout=out)
     text = out.getvalue()
     assert "Scored 10 accounts as of 2025-06-30" in text
-    proposals = TierProposal.objects.count()
-    started = Account.objects.filter(tier="ordinary").count()
-    assert proposals + started == 10 and proposals > 0
     assert (
         "make 80% of the value" in text
         and "ABC: A" in text
-        and f"Tier proposals created: {proposals}" in text
-        and f"Accounts without a tier that started in ordinary: {started}" in text
+        and "Tier proposals created: 10" in text
     )
 
 
@@ -52,10 +48,8 @@ def test_demo_builder_scores_and_approves_initial_tiers(account_make, director):
     accounts = [account_make() for _ in range(10)]
     random_history(accounts)
     summary = demo_tiers_create(accounts=accounts, seed=1)
-    approved = TierHistory.objects.filter(approved_by=director).count()
-    assert f"{approved} initial tiers approved" in summary and approved > 0
-    # The rest started in the last tier; every demo account has a tier.
-    assert not Account.objects.filter(pk__in=[a.pk for a in accounts], tier="").exists()
+    assert "10 initial tiers approved" in summary
+    assert TierHistory.objects.filter(approved_by=director).count() == 10
 
 
 def test_kam_tiers_approves_every_pending_proposal_to_a_tier(account_make, director, am_lead):

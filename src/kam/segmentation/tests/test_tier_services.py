@@ -14,38 +14,10 @@ from kam.segmentation.tests.helpers import orders_add
 
 @pytest.fixture
 def proposals(account_make):
-    for code, margin in [("BIG", 900), ("MID", 80), ("LOW", 20), ("TINY", 1)]:
+    for code, margin in [("BIG", 900), ("MID", 80), ("LOW", 20)]:
         orders_add(account_make(code=code), [("2025-03-01", margin * 2, margin)])
     services.scoring_run(as_of=dt.date(2025, 12, 31), with_clv=False)
     return {p.account.code: p for p in TierProposal.objects.select_related("account")}
-
-
-def test_accounts_without_a_tier_start_in_the_last_tier_without_a_proposal(proposals):
-    # LOW and TINY are proposed the catch-all tier: they simply start there.
-    assert set(proposals) == {"BIG", "MID"}
-    for code in ("LOW", "TINY"):
-        account = Account.objects.get(code=code)
-        assert account.tier == "ordinary"
-        assert not TierHistory.objects.filter(account=account).exists()
-    entry = AuditEntry.objects.get(message__contains="started in ordinary")
-    assert "2 accounts without a tier" in entry.message
-
-
-def test_a_tier_already_set_is_never_replaced_without_approval(proposals, director):
-    big = proposals["BIG"].account
-    services.tier_override(account=big, tier="ordinary", reason="Probation", actor=director)
-    tiny = Account.objects.get(code="TINY")
-    services.tier_override(account=tiny, tier="key", reason="Group contract", actor=director)
-    services.scoring_run(as_of=dt.date(2025, 12, 31), with_clv=False)
-    big.refresh_from_db()
-    tiny.refresh_from_db()
-    assert (big.tier, tiny.tier) == ("ordinary", "key")
-    pending = dict(
-        TierProposal.objects.filter(status=ProposalStatus.PENDING).values_list(
-            "account__code", "to_tier"
-        )
-    )
-    assert pending["TINY"] == "ordinary" and pending["BIG"] != "ordinary"
 
 
 def test_approving_a_proposal_sets_the_tier_with_history_and_timeline(proposals, director):
@@ -75,9 +47,9 @@ def test_bulk_approval_approves_every_chosen_proposal(proposals, director):
     count = services.tier_proposals_approve_bulk(
         proposals=list(proposals.values()), director=director
     )
-    assert count == len(proposals) == 2
-    assert TierProposal.objects.filter(status=ProposalStatus.APPROVED).count() == 2
-    assert TierHistory.objects.count() == 2
+    assert count == 3
+    assert TierProposal.objects.filter(status=ProposalStatus.APPROVED).count() == 3
+    assert TierHistory.objects.count() == 3
 
 
 def test_account_manager_cannot_approve(proposals, am_lead):
@@ -86,16 +58,16 @@ def test_account_manager_cannot_approve(proposals, am_lead):
 
 
 def test_override_needs_a_reason_and_closes_the_previous_tier(proposals, director):
-    account = proposals["MID"].account
+    account = proposals["LOW"].account
     with pytest.raises(ValidationError) as error:
         services.tier_override(account=account, tier="key", reason="  ", actor=director)
     assert "reason" in error.value.message_dict
-    services.tier_proposal_approve(proposal=proposals["MID"], director=director)
+    services.tier_proposal_approve(proposal=proposals["LOW"], director=director)
     services.tier_override(
         account=account, tier="key", reason="Flagship of the province", actor=director
     )
     history = list(TierHistory.objects.filter(account=account).order_by("since", "pk"))
-    assert [h.tier for h in history] == [proposals["MID"].to_tier, "key"]
+    assert [h.tier for h in history] == [proposals["LOW"].to_tier, "key"]
     assert history[0].until is not None and history[1].is_override
     account.refresh_from_db()
     assert account.tier == "key"
@@ -104,7 +76,7 @@ def test_override_needs_a_reason_and_closes_the_previous_tier(proposals, directo
 def test_override_to_an_unknown_tier_is_refused(proposals, director):
     with pytest.raises(ValidationError) as error:
         services.tier_override(
-            account=proposals["MID"].account, tier="gold", reason="x", actor=director
+            account=proposals["LOW"].account, tier="gold", reason="x", actor=director
         )
     assert "tier" in error.value.message_dict
 
@@ -116,7 +88,7 @@ def test_the_tier_stays_until_a_director_approves(proposals):
 
 
 def test_a_person_can_propose_with_a_reason(proposals, am_lead):
-    account = proposals["MID"].account
+    account = proposals["LOW"].account
     proposal = services.tier_propose(
         account=account, tier="key", reason="New group contract", actor=am_lead
     )
@@ -155,9 +127,7 @@ def test_configured_tiers_drive_the_proposals(director, account_make):
     orders_add(account_make(code="S"), [("2025-03-01", 200, 100)])
     services.scoring_run(as_of=dt.date(2025, 12, 31), with_clv=False)
     tiers = dict(TierProposal.objects.values_list("account__code", "to_tier"))
-    # The last configured tier is where accounts start: S takes silver without a proposal.
-    assert tiers == {"G": "gold"}
-    assert Account.objects.get(code="S").tier == "silver"
+    assert tiers == {"G": "gold", "S": "silver"}
     reason = TierProposal.objects.get(account__code="G").reason
     assert "1,000.0 ≥ 500" in reason
 

@@ -58,8 +58,6 @@ class Command(BaseCommand):
             f"{summary['config']['pareto_share']:.0%} of the value.\n"
             f"ABC: A {counts.get('A', 0)}, B {counts.get('B', 0)}, C {counts.get('C', 0)}.\n"
             f"Tier proposals created: {run.proposals_created}.\n"
-            f"Accounts without a tier that started in {summary.get('starting_tier', '')}: "
-            f"{summary.get('starting_tier_accounts', 0)}.\n"
             f"Done in {time.monotonic() - started:.1f} s."
         )
         if run.message:
