@@ -515,6 +515,15 @@ def expected_purchases_over_horizons(
     if any(not np.all(np.isfinite(h)) or np.any(h < 0) for h in arrays):
         raise ModelInputError("t must be finite and non-negative.")
     p_alive = conditional_probability_alive(model, x, t_x, age)
+    # The hypergeometric term depends on (x, T) only, and customers share few pairs (whole
+    # repeat counts, T in whole days): evaluate it once per distinct pair, then spread.
+    _x_values, x_code = np.unique(x, return_inverse=True)
+    age_values, age_code = np.unique(age, return_inverse=True)
+    pair_values, pair_code = np.unique(
+        x_code.astype(np.int64) * age_values.size + age_code, return_inverse=True
+    )
+    pair_x = _x_values[pair_values // age_values.size]
+    pair_age = age_values[pair_values % age_values.size]
     results: list[FloatArray] = []
     done: dict[float, FloatArray] = {}  # equal scalar horizons are computed once
     for horizon in arrays:
@@ -522,7 +531,11 @@ def expected_purchases_over_horizons(
         if key is not None and key in done:
             results.append(done[key])
             continue
-        expected = _expected_purchases(model, horizon, x, age, p_alive)
+        if horizon.ndim == 0:
+            per_pair = _expected_purchases(model, horizon, pair_x, pair_age, 1.0)
+            expected = np.maximum(np.nan_to_num(p_alive * per_pair[pair_code]), 0.0)
+        else:
+            expected = _expected_purchases(model, horizon, x, age, p_alive)
         if key is not None:
             done[key] = expected
         results.append(expected)
@@ -530,7 +543,11 @@ def expected_purchases_over_horizons(
 
 
 def _expected_purchases(
-    model: BetaGeoFit, horizon: FloatArray, x: FloatArray, age: FloatArray, p_alive: FloatArray
+    model: BetaGeoFit,
+    horizon: FloatArray,
+    x: FloatArray,
+    age: FloatArray,
+    p_alive: FloatArray | float,
 ) -> FloatArray:
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     if abs(a - 1.0) < 1e-9:

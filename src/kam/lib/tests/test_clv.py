@@ -143,6 +143,22 @@ def test_expected_purchases_match_lifetimes(
     np.testing.assert_allclose(got, np.asarray(expected), rtol=1e-5, atol=1e-12)
 
 
+def test_shared_frequency_and_age_pairs_give_the_per_customer_result(
+    bgnbd: clv.BetaGeoFit, cdnow: pd.DataFrame
+) -> None:
+    # A scalar horizon evaluates the hypergeometric term once per distinct (x, T) pair;
+    # an array horizon evaluates it per customer. Both must agree.
+    x, t_x, age = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    horizons = [5.0, 52.0, 52.0]
+    pooled = clv.expected_purchases_over_horizons(bgnbd, horizons, x, t_x, age)
+    for horizon, got in zip(horizons, pooled, strict=True):
+        each = clv.expected_purchases_over_horizons(
+            bgnbd, [np.full(len(cdnow), horizon)], x, t_x, age
+        )[0]
+        np.testing.assert_allclose(got, each, rtol=1e-12, atol=0)
+        assert got.shape == (len(cdnow),) and np.all(got >= 0)
+
+
 def test_probability_alive_matches_lifetimes_and_is_one_without_repeats(
     bgnbd: clv.BetaGeoFit, oracle_bgnbd: BetaGeoFitter, cdnow: pd.DataFrame
 ) -> None:
