@@ -82,5 +82,8 @@ def test_import_command_words_the_reasons_in_language_code(tmp_path, account, se
     assert code == 1
     assert "第 3 行，列 order_date：不是有效的日期：'2024/13/45'（月份必须在 1 到 12 之间）" in out
     assert "金额 '1,234.5元' 带有单位或货币符号" in out
+    # The summary lines speak the same language as the reasons.
+    assert "o.csv：读取" in out and "未写入任何数据。请修正以上各行" in out
+    assert "rows read" not in out and "Nothing was written" not in out
     run = ImportRun.objects.get()
     assert run.language == "zh-hans" and run.errors[0][2].startswith("不是有效的日期")

@@ -75,30 +75,43 @@ class Command(BaseCommand):
             raise SystemExit(1)
 
     def report_print(self, report: ImportReport, *, limit: int | None) -> None:
+        """The report in the active language (KAM_LANGUAGE), like the web page's."""
         write = self.stdout.write
         if report.file_error:
             write(self.style.ERROR(report.file_error))
-            write("Nothing was written.")
+            write(gettext("Nothing was written."))
             return
-        write(f"{report.file_name}: {report.rows} rows read, {report.valid} valid, "
-              f"{report.bad_rows} with errors ({report.error_count} errors).")  # fmt: skip
+        write(gettext("%(file)s: %(rows)s rows read, %(valid)s valid, %(bad)s with errors "
+                      "(%(errors)s errors).") % {
+            "file": report.file_name, "rows": report.rows, "valid": report.valid,
+            "bad": report.bad_rows, "errors": report.error_count,
+        })  # fmt: skip
         shown = report.errors if limit is None else report.errors[:limit]
         line = gettext("row %(row)s, column %(column)s: %(reason)s")
         for error in shown:
             write("  " + line % {"row": error.row, "column": error.column, "reason": error.reason})
         if report.error_count > len(shown):
-            write(f"  … and {report.error_count - len(shown)} more (--all-errors lists them)")
+            write("  " + gettext("… and %(count)s more (--all-errors lists them)")
+                  % {"count": report.error_count - len(shown)})  # fmt: skip
         if report.written:
-            write(self.style.SUCCESS(
-                f"Written: {report.created} created, {report.updated} updated, "
-                f"{report.unchanged} unchanged"
-                + (f", {report.accounts_created} accounts created" if report.accounts_created else "")
-                + (f"; {report.bad_rows} rows skipped (listed above)." if report.bad_rows else ".")
-            ))  # fmt: skip
+            text = gettext("Written: %(created)s created, %(updated)s updated, "
+                           "%(unchanged)s unchanged") % {
+                "created": report.created, "updated": report.updated,
+                "unchanged": report.unchanged,
+            }  # fmt: skip
+            if report.accounts_created:
+                text += gettext(", %(count)s accounts created") % {"count": report.accounts_created}
+            if report.bad_rows:
+                text += gettext("; %(count)s rows skipped (listed above).") % {
+                    "count": report.bad_rows
+                }
+            else:
+                text += "."
+            write(self.style.SUCCESS(text))
         elif report.dry_run:
-            write("Dry run: nothing was written.")
+            write(gettext("Dry run: nothing was written."))
         elif report.error_count:
-            write(self.style.ERROR(
+            write(self.style.ERROR(gettext(
                 "Nothing was written. Fix the rows above, or re-run with --skip-invalid "
                 "to import the valid rows only."
-            ))  # fmt: skip
+            )))  # fmt: skip
