@@ -6,11 +6,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest
 from ninja import Field, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import field_validator
 
+from kam.core.http import AuthenticatedHttpRequest
 from kam.customers import selectors, services
 from kam.customers.models import (
     Account,
@@ -151,7 +151,7 @@ class AccountFilterQuery(FilterSchema):
 
 def _resolve_account_refs(user: User, payload: dict[str, Any]) -> dict[str, Any]:
     """Turn *_id references into records the user may see; unknown ids are field errors."""
-    data = {}
+    data: dict[str, Any] = {}
     for name, value in payload.items():
         if name == "parent_id":
             if value is None:
@@ -176,7 +176,7 @@ def _resolve_account_refs(user: User, payload: dict[str, Any]) -> dict[str, Any]
     return data
 
 
-def _blank_if_text(model: type, name: str, value: Any) -> Any:
+def _blank_if_text(model: type[models.Model], name: str, value: Any) -> Any:
     """Text fields store "nothing" as an empty string, numbers and dates as NULL."""
     is_text = isinstance(model._meta.get_field(name), (models.CharField, models.TextField))
     return "" if value is None and is_text else value
@@ -184,30 +184,32 @@ def _blank_if_text(model: type, name: str, value: Any) -> Any:
 
 @router.get("/accounts", response=list[AccountOut], summary="List accounts")
 @paginate(PageNumberPagination, page_size=50)
-def accounts_list(request: HttpRequest, filters: Query[AccountFilterQuery]) -> Any:
+def accounts_list(request: AuthenticatedHttpRequest, filters: Query[AccountFilterQuery]) -> Any:
     return selectors.account_list(request.user, selectors.AccountFilters(**filters.dict()))
 
 
 @router.get("/accounts/{account_id}", response=AccountOut, summary="Get one account")
-def accounts_get(request: HttpRequest, account_id: int) -> Account:
+def accounts_get(request: AuthenticatedHttpRequest, account_id: int) -> Account:
     return selectors.account_get_for_user(request.user, account_id)
 
 
 @router.post("/accounts", response={201: AccountOut}, summary="Create an account")
-def accounts_create(request: HttpRequest, payload: AccountIn) -> Status:
+def accounts_create(request: AuthenticatedHttpRequest, payload: AccountIn) -> Status:
     data = _resolve_account_refs(request.user, payload.dict())
     return Status(201, services.account_create(actor=request.user, data=data))
 
 
 @router.patch("/accounts/{account_id}", response=AccountOut, summary="Update an account")
-def accounts_update(request: HttpRequest, account_id: int, payload: AccountPatch) -> Account:
+def accounts_update(
+    request: AuthenticatedHttpRequest, account_id: int, payload: AccountPatch
+) -> Account:
     account = selectors.account_get_for_user(request.user, account_id, for_edit=True)
     data = _resolve_account_refs(request.user, payload.dict(exclude_unset=True))
     return services.account_update(actor=request.user, account=account, data=data)
 
 
 @router.post("/accounts/{account_id}/archive", response=AccountOut, summary="Archive an account")
-def accounts_archive(request: HttpRequest, account_id: int) -> Account:
+def accounts_archive(request: AuthenticatedHttpRequest, account_id: int) -> Account:
     account = selectors.account_get_for_user(request.user, account_id, for_edit=True)
     return services.account_archive(actor=request.user, account=account)
 
@@ -277,32 +279,36 @@ def _resolve_contact_refs(account: Account, payload: dict[str, Any]) -> dict[str
 
 
 @router.get("/accounts/{account_id}/contacts", response=list[ContactOut], summary="Contacts")
-def contacts_list(request: HttpRequest, account_id: int) -> Any:
+def contacts_list(request: AuthenticatedHttpRequest, account_id: int) -> Any:
     account = selectors.account_get_for_user(request.user, account_id)
     return list(selectors.contacts_of(account))
 
 
 @router.post("/accounts/{account_id}/contacts", response={201: ContactOut}, summary="Add a contact")
-def contacts_create(request: HttpRequest, account_id: int, payload: ContactIn) -> Status:
+def contacts_create(
+    request: AuthenticatedHttpRequest, account_id: int, payload: ContactIn
+) -> Status:
     account = selectors.account_get_for_user(request.user, account_id, for_edit=True)
     data = _resolve_contact_refs(account, payload.dict())
     return Status(201, services.contact_create(actor=request.user, account=account, data=data))
 
 
 @router.get("/contacts/{contact_id}", response=ContactOut, summary="Get a contact")
-def contacts_get(request: HttpRequest, contact_id: int) -> Contact:
+def contacts_get(request: AuthenticatedHttpRequest, contact_id: int) -> Contact:
     return selectors.contact_get_for_user(request.user, contact_id)
 
 
 @router.patch("/contacts/{contact_id}", response=ContactOut, summary="Update a contact")
-def contacts_update(request: HttpRequest, contact_id: int, payload: ContactPatch) -> Contact:
+def contacts_update(
+    request: AuthenticatedHttpRequest, contact_id: int, payload: ContactPatch
+) -> Contact:
     contact = selectors.contact_get_for_user(request.user, contact_id, for_edit=True)
     data = _resolve_contact_refs(contact.account, payload.dict(exclude_unset=True))
     return services.contact_update(actor=request.user, contact=contact, data=data)
 
 
 @router.post("/contacts/{contact_id}/archive", response=ContactOut, summary="Archive a contact")
-def contacts_archive(request: HttpRequest, contact_id: int) -> Contact:
+def contacts_archive(request: AuthenticatedHttpRequest, contact_id: int) -> Contact:
     contact = selectors.contact_get_for_user(request.user, contact_id, for_edit=True)
     return services.contact_archive(actor=request.user, contact=contact)
 
@@ -349,7 +355,7 @@ def _presence_data(payload: dict[str, Any]) -> dict[str, Any]:
 @router.get(
     "/accounts/{account_id}/competitors", response=list[CompetitorOut], summary="Competitors"
 )
-def competitors_list(request: HttpRequest, account_id: int) -> Any:
+def competitors_list(request: AuthenticatedHttpRequest, account_id: int) -> Any:
     account = selectors.account_get_for_user(request.user, account_id)
     return list(selectors.competitor_presences_of(account))
 
@@ -359,7 +365,9 @@ def competitors_list(request: HttpRequest, account_id: int) -> Any:
     response={201: CompetitorOut},
     summary="Add a competitor at an account",
 )
-def competitors_create(request: HttpRequest, account_id: int, payload: CompetitorIn) -> Status:
+def competitors_create(
+    request: AuthenticatedHttpRequest, account_id: int, payload: CompetitorIn
+) -> Status:
     account = selectors.account_get_for_user(request.user, account_id, for_edit=True)
     presence = services.competitor_presence_create(
         actor=request.user, account=account, data=_presence_data(payload.dict())
@@ -368,13 +376,13 @@ def competitors_create(request: HttpRequest, account_id: int, payload: Competito
 
 
 @router.get("/competitors/{presence_id}", response=CompetitorOut, summary="Get a competitor entry")
-def competitors_get(request: HttpRequest, presence_id: int) -> CompetitorPresence:
+def competitors_get(request: AuthenticatedHttpRequest, presence_id: int) -> CompetitorPresence:
     return selectors.competitor_presence_get_for_user(request.user, presence_id)
 
 
 @router.patch("/competitors/{presence_id}", response=CompetitorOut, summary="Update")
 def competitors_update(
-    request: HttpRequest, presence_id: int, payload: CompetitorPatch
+    request: AuthenticatedHttpRequest, presence_id: int, payload: CompetitorPatch
 ) -> CompetitorPresence:
     presence = selectors.competitor_presence_get_for_user(request.user, presence_id, for_edit=True)
     return services.competitor_presence_update(
@@ -383,6 +391,6 @@ def competitors_update(
 
 
 @router.post("/competitors/{presence_id}/archive", response=CompetitorOut, summary="Archive")
-def competitors_archive(request: HttpRequest, presence_id: int) -> CompetitorPresence:
+def competitors_archive(request: AuthenticatedHttpRequest, presence_id: int) -> CompetitorPresence:
     presence = selectors.competitor_presence_get_for_user(request.user, presence_id, for_edit=True)
     return services.competitor_presence_archive(actor=request.user, presence=presence)

@@ -5,13 +5,14 @@ import json
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kam.core.forms import add_service_errors
 from kam.core.htmx import render_page
+from kam.core.http import AuthenticatedHttpRequest
 from kam.customers import selectors, services
 from kam.customers.forms import AccountFilterForm, AccountForm, CompetitorPresenceForm, ContactForm
 from kam.customers.orgchart import org_chart_data
@@ -21,7 +22,7 @@ from kam.users import roles
 PAGE_SIZE = 50
 
 
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET or None)
     accounts = selectors.account_list(request.user, form.to_filters())
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -36,7 +37,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "customers/list.html", "customers/partials/results.html", context)
 
 
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def account_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get_for_user(request.user, pk)
     context = profile_sections(request.user, account)
     context["org_chart_json"] = json.dumps(
@@ -45,14 +46,14 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/detail.html", context)
 
 
-def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def account_timeline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get_for_user(request.user, pk)
     entries = account.audit_entries.select_related("actor")
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "customers/partials/timeline.html", {"account": account, "page": page})
 
 
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not roles.may_edit_customers(request.user):
         raise PermissionDenied
     visible = selectors.accounts_visible_to(request.user)
@@ -68,7 +69,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/form.html", {"form": form, "title": _("New account")})
 
 
-def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def account_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get_for_user(request.user, pk, for_edit=True)
     visible = selectors.accounts_visible_to(request.user).exclude(pk=account.pk)
     form = AccountForm(request.POST or None, instance=account, visible_accounts=visible)
@@ -85,7 +86,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def account_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def account_archive(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get_for_user(request.user, pk, for_edit=True)
     archived = request.POST.get("restore") != "1"
     services.account_archive(actor=request.user, account=account, archived=archived)
@@ -93,7 +94,7 @@ def account_archive(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("customers:detail", pk=account.pk)
 
 
-def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get_for_user(request.user, pk, for_edit=True)
     form = ContactForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():
@@ -108,7 +109,7 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/form.html", context)
 
 
-def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get_for_user(request.user, pk, for_edit=True)
     form = ContactForm(request.POST or None, instance=contact, account=contact.account)
     if request.method == "POST" and form.is_valid():
@@ -128,7 +129,7 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def contact_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_archive(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     contact = selectors.contact_get_for_user(request.user, pk, for_edit=True)
     services.contact_archive(actor=request.user, contact=contact)
     messages.success(request, _("Contact removed from the card (kept in the history)."))
@@ -143,7 +144,7 @@ def _presence_data(form: CompetitorPresenceForm) -> dict:
     return data
 
 
-def competitor_create(request: HttpRequest, pk: int) -> HttpResponse:
+def competitor_create(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get_for_user(request.user, pk, for_edit=True)
     form = CompetitorPresenceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -160,7 +161,7 @@ def competitor_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/form.html", context)
 
 
-def competitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def competitor_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     presence = selectors.competitor_presence_get_for_user(request.user, pk, for_edit=True)
     form = CompetitorPresenceForm(request.POST or None, instance=presence)
     if request.method == "POST" and form.is_valid():
@@ -178,7 +179,7 @@ def competitor_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def competitor_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def competitor_archive(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     presence = selectors.competitor_presence_get_for_user(request.user, pk, for_edit=True)
     services.competitor_presence_archive(actor=request.user, presence=presence)
     messages.success(request, _("Competitor removed from the card (kept in the history)."))
