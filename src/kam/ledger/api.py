@@ -4,10 +4,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
+from kam.core.http import AuthenticatedHttpRequest
 from kam.customers.selectors import account_get_for_user
 from kam.ledger import selectors
 
@@ -53,13 +53,17 @@ class DateRange(Schema):
 
 @router.get("/accounts/{account_id}/orders", response=list[OrderLineOut], summary="Order lines")
 @paginate(PageNumberPagination, page_size=50)
-def account_orders(request: HttpRequest, account_id: int, dates: Query[DateRange]) -> Any:
+def account_orders(
+    request: AuthenticatedHttpRequest, account_id: int, dates: Query[DateRange]
+) -> Any:
     account = account_get_for_user(request.user, account_id)
     return selectors.order_lines_of(account, date_from=dates.date_from, date_to=dates.date_to)
 
 
 @router.get("/accounts/{account_id}/monthly", response=list[MonthOut], summary="Monthly totals")
-def account_monthly(request: HttpRequest, account_id: int, months: int | None = None) -> Any:
+def account_monthly(
+    request: AuthenticatedHttpRequest, account_id: int, months: int | None = None
+) -> Any:
     """Revenue, cost and gross margin per month (margin over lines that have a cost)."""
     account = account_get_for_user(request.user, account_id)
     return selectors.monthly_totals(account, months=months)

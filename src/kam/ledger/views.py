@@ -6,12 +6,13 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from kam.core.htmx import render_page
+from kam.core.http import AuthenticatedHttpRequest
 from kam.customers.forms import AccountFilterForm
 from kam.customers.selectors import account_get_for_user, account_list
 from kam.ledger import selectors, services
@@ -25,7 +26,7 @@ PAGE_SIZE = 50
 KINDS = ("accounts", "contacts", "orders")
 
 
-def account_orders(request: HttpRequest, pk: int) -> HttpResponse:
+def account_orders(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = account_get_for_user(request.user, pk)
     form = DateRangeForm(request.GET or None)
     dates = form.cleaned_data if form.is_valid() else {}
@@ -52,7 +53,7 @@ def account_orders(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "ledger/orders.html", "ledger/partials/order_rows.html", context)
 
 
-def import_start(request: HttpRequest) -> HttpResponse:
+def import_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not roles.may_edit_customers(request.user):
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -71,7 +72,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     return render(request, "ledger/import.html", {"form": form, "runs": runs, "kinds": KINDS})
 
 
-def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def import_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.import_runs_visible_to(request.user), pk=pk)
     services.import_run_stale_fail(run)
     return render_page(
@@ -79,7 +80,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def template_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponseBase:
+def template_download(request: AuthenticatedHttpRequest, kind: str, fmt: str) -> HttpResponseBase:
     if kind not in KINDS or fmt not in ("csv", "xlsx"):
         raise Http404
     chinese = request.GET.get("lang") == "zh"
@@ -94,13 +95,13 @@ def template_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponse
     return response
 
 
-def export_page(request: HttpRequest) -> HttpResponse:
+def export_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET or None)
     query = request.GET.urlencode()
     return render(request, "ledger/export.html", {"form": form, "query": query, "kinds": KINDS})
 
 
-def export_download(request: HttpRequest, kind: str, fmt: str) -> HttpResponseBase:
+def export_download(request: AuthenticatedHttpRequest, kind: str, fmt: str) -> HttpResponseBase:
     if kind not in KINDS or fmt not in ("csv", "xlsx"):
         raise Http404
     accounts = account_list(request.user, AccountFilterForm(request.GET or None).to_filters())
