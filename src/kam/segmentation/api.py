@@ -3,10 +3,10 @@
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
+from kam.core.http import AuthenticatedHttpRequest
 from kam.customers.selectors import account_get_for_user
 from kam.segmentation import selectors, services, tasks
 from kam.segmentation.models import ProposalStatus
@@ -114,24 +114,24 @@ def _filters(query: ScoreFiltersIn) -> selectors.ScoreFilters:
     return selectors.ScoreFilters(**query.dict())
 
 
-def _director(request: HttpRequest) -> None:
+def _director(request: AuthenticatedHttpRequest) -> None:
     if not roles.is_director(request.user):
         raise PermissionDenied("Only directors decide tier changes.")
 
 
 @router.get("/scores", response=list[ScoreOut])
 @paginate(PageNumberPagination, page_size=100)
-def score_list(request: HttpRequest, filters: Query[ScoreFiltersIn]):  # noqa: ANN201
+def score_list(request: AuthenticatedHttpRequest, filters: Query[ScoreFiltersIn]):  # noqa: ANN201
     return selectors.scores_visible_to(request.user, _filters(filters)).order_by("rank")
 
 
 @router.get("/scores/{account_id}", response=ScoreOut)
-def score_detail(request: HttpRequest, account_id: int):  # noqa: ANN201
+def score_detail(request: AuthenticatedHttpRequest, account_id: int):  # noqa: ANN201
     return selectors.score_get_for_user(request.user, account_id)
 
 
 @router.get("/pareto", response=ParetoOut)
-def pareto_summary(request: HttpRequest, filters: Query[ScoreFiltersIn]):  # noqa: ANN201
+def pareto_summary(request: AuthenticatedHttpRequest, filters: Query[ScoreFiltersIn]):  # noqa: ANN201
     run = selectors.run_latest()
     scores = selectors.scores_visible_to(request.user, _filters(filters), run)
     curve = selectors.pareto_curve(scores)
@@ -151,13 +151,13 @@ def pareto_summary(request: HttpRequest, filters: Query[ScoreFiltersIn]):  # noq
 
 @router.get("/proposals", response=list[ProposalOut])
 @paginate(PageNumberPagination, page_size=100)
-def proposal_list(request: HttpRequest, status: str = ProposalStatus.PENDING):  # noqa: ANN201
+def proposal_list(request: AuthenticatedHttpRequest, status: str = ProposalStatus.PENDING):  # noqa: ANN201
     _director(request)
     return selectors.proposals_visible_to(request.user, status)
 
 
 @router.post("/proposals/approve", response=dict[str, int])
-def proposals_approve(request: HttpRequest, payload: BulkDecisionIn):  # noqa: ANN201
+def proposals_approve(request: AuthenticatedHttpRequest, payload: BulkDecisionIn):  # noqa: ANN201
     _director(request)
     proposals = [selectors.proposal_get_for_user(request.user, pk) for pk in payload.ids]
     count = services.tier_proposals_approve_bulk(
@@ -175,7 +175,7 @@ class MatchingDecisionIn(Schema):
 
 
 @router.post("/proposals/decide-matching", response={202: dict[str, int]})
-def proposals_decide_matching(request: HttpRequest, payload: MatchingDecisionIn):  # noqa: ANN201
+def proposals_decide_matching(request: AuthenticatedHttpRequest, payload: MatchingDecisionIn):  # noqa: ANN201
     """Approve or reject every pending proposal (to a tier) in the background.
 
     For a first scoring's many proposals; the answer says how many were queued.
@@ -191,7 +191,7 @@ def proposals_decide_matching(request: HttpRequest, payload: MatchingDecisionIn)
 
 
 @router.post("/proposals/{proposal_id}/approve", response=ProposalOut)
-def proposal_approve(request: HttpRequest, proposal_id: int, payload: DecisionIn):  # noqa: ANN201
+def proposal_approve(request: AuthenticatedHttpRequest, proposal_id: int, payload: DecisionIn):  # noqa: ANN201
     proposal = selectors.proposal_get_for_user(request.user, proposal_id)
     _director(request)
     return services.tier_proposal_approve(
@@ -200,7 +200,7 @@ def proposal_approve(request: HttpRequest, proposal_id: int, payload: DecisionIn
 
 
 @router.post("/proposals/{proposal_id}/reject", response=ProposalOut)
-def proposal_reject(request: HttpRequest, proposal_id: int, payload: DecisionIn):  # noqa: ANN201
+def proposal_reject(request: AuthenticatedHttpRequest, proposal_id: int, payload: DecisionIn):  # noqa: ANN201
     proposal = selectors.proposal_get_for_user(request.user, proposal_id)
     _director(request)
     return services.tier_proposal_reject(
@@ -209,7 +209,7 @@ def proposal_reject(request: HttpRequest, proposal_id: int, payload: DecisionIn)
 
 
 @router.post("/accounts/{account_id}/tier", response=TierHistoryOut)
-def tier_override(request: HttpRequest, account_id: int, payload: OverrideIn):  # noqa: ANN201
+def tier_override(request: AuthenticatedHttpRequest, account_id: int, payload: OverrideIn):  # noqa: ANN201
     account = account_get_for_user(request.user, account_id)
     _director(request)
     return services.tier_override(

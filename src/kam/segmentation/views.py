@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from kam.core.forms import add_service_errors
 from kam.core.htmx import render_page
+from kam.core.http import AuthenticatedHttpRequest
 from kam.customers.selectors import account_get_for_user
 from kam.segmentation import selectors, services, tasks
 from kam.segmentation.forms import (
@@ -46,12 +47,12 @@ def _labels() -> dict[str, str]:
     return services.scoring_config_get().tier_labels(get_language() or "zh-hans")
 
 
-def _director_only(request: HttpRequest) -> None:
+def _director_only(request: AuthenticatedHttpRequest) -> None:
     if not roles.is_director(request.user):
         raise PermissionDenied
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ScoreFilterForm(request.GET or None)
     filters = form.to_filters()
     run = selectors.run_latest()
@@ -86,7 +87,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def score_list(request: HttpRequest) -> HttpResponse:
+def score_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ScoreFilterForm(request.GET or None)
     scores = selectors.scores_visible_to(request.user, form.to_filters()).order_by("rank")
     page = Paginator(scores, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -98,7 +99,7 @@ def score_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def proposal_list(request: HttpRequest) -> HttpResponse:
+def proposal_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     _director_only(request)
     status = request.GET.get("status", ProposalStatus.PENDING)
     if status not in ProposalStatus.values:
@@ -145,7 +146,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
     return render(request, "segmentation/proposals.html", context)
 
 
-def _decide_all(request: HttpRequest, to_tier: str) -> HttpResponse:
+def _decide_all(request: AuthenticatedHttpRequest, to_tier: str) -> HttpResponse:
     """Approve or reject every pending proposal (to the chosen tier) as a background task."""
     approve = request.POST["action"] == "approve_all"
     note = request.POST.get("note", "")[:500]
@@ -161,7 +162,7 @@ def _decide_all(request: HttpRequest, to_tier: str) -> HttpResponse:
     return redirect(f"{url}?to_tier={to_tier}" if to_tier else url)
 
 
-def config_edit(request: HttpRequest) -> HttpResponse:
+def config_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
     _director_only(request)
     config = services.scoring_config_get()
     form = ScoringConfigForm(request.POST or None, instance=config)
@@ -179,14 +180,14 @@ def config_edit(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def score_now(request: HttpRequest) -> HttpResponse:
+def score_now(request: AuthenticatedHttpRequest) -> HttpResponse:
     _director_only(request)
     tasks.score_now.enqueue(request.user.pk)
     messages.success(request, _("Scoring started; the results appear when it is done."))
     return redirect("segmentation:dashboard")
 
 
-def strategic_profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def strategic_profile_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = account_get_for_user(request.user, pk, for_edit=True)
     profile = AccountStrategicProfile.objects.filter(account=account).first()
     form = StrategicProfileForm(request.POST or None, instance=profile)
@@ -206,7 +207,7 @@ def strategic_profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def tier_override(request: HttpRequest, pk: int) -> HttpResponse:
+def tier_override(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = account_get_for_user(request.user, pk)
     _director_only(request)
     form = TierForm(request.POST or None, labels=_labels(), initial={"tier": account.tier})
