@@ -12,11 +12,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from ninja import Field, FilterSchema, Query, Router, Schema
 from ninja import Status as Reply
 from ninja.pagination import PageNumberPagination, paginate
 
+from kam.core.http import AuthenticatedHttpRequest
 from kam.customers.models import Contact
 from kam.customers.selectors import accounts_visible_to
 from kam.service import selectors, services
@@ -165,7 +165,7 @@ def conflicts_as_409(view: Callable[..., Any]) -> Callable[..., Any]:
     """A stale version becomes 409 with who changed the ticket and when."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> Any:
         try:
             return view(request, *args, **kwargs)
         except services.TicketConflict as conflict:
@@ -186,30 +186,32 @@ def _with_complaint(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
 
 
 @router.get("/ping", response=PingOut, summary="A trivial authenticated endpoint")
-def ping(request: HttpRequest) -> dict[str, Any]:
+def ping(request: AuthenticatedHttpRequest) -> dict[str, Any]:
     return {"ok": True, "user": request.user.get_username()}
 
 
 @router.get("/tickets", response=list[TicketOut], summary="List tickets (the queue order)")
 @paginate(PageNumberPagination, page_size=50)
-def tickets_list(request: HttpRequest, filters: Query[TicketFilterQuery]) -> QuerySet[Ticket]:
+def tickets_list(
+    request: AuthenticatedHttpRequest, filters: Query[TicketFilterQuery]
+) -> QuerySet[Ticket]:
     chosen = selectors.TicketFilters(**filters.dict())
     return _with_complaint(selectors.ticket_list(request.user, chosen))
 
 
 @router.get("/tickets/{ticket_id}", response=TicketOut, summary="Get one ticket")
-def tickets_get(request: HttpRequest, ticket_id: int) -> Ticket:
+def tickets_get(request: AuthenticatedHttpRequest, ticket_id: int) -> Ticket:
     return selectors.ticket_get_for_user(request.user, ticket_id)
 
 
 @router.get("/tickets/{ticket_id}/events", response=list[EventOut], summary="A ticket's history")
-def tickets_events(request: HttpRequest, ticket_id: int) -> Any:
+def tickets_events(request: AuthenticatedHttpRequest, ticket_id: int) -> Any:
     ticket = selectors.ticket_get_for_user(request.user, ticket_id)
     return list(ticket.events.all())
 
 
 @router.post("/tickets", response={201: TicketOut}, summary="Open a ticket")
-def tickets_create(request: HttpRequest, payload: TicketIn) -> Reply:
+def tickets_create(request: AuthenticatedHttpRequest, payload: TicketIn) -> Reply:
     data = payload.dict()
     account = accounts_visible_to(request.user).filter(pk=data.pop("account_id")).first()
     if account is None:
@@ -235,7 +237,9 @@ def tickets_create(request: HttpRequest, payload: TicketIn) -> Reply:
     summary="Change the status (with the version read)",
 )
 @conflicts_as_409
-def tickets_transition(request: HttpRequest, ticket_id: int, payload: TransitionIn) -> Any:
+def tickets_transition(
+    request: AuthenticatedHttpRequest, ticket_id: int, payload: TransitionIn
+) -> Any:
     ticket = selectors.ticket_get_for_user(request.user, ticket_id)
     return services.ticket_transition(
         ticket=ticket,
@@ -252,7 +256,7 @@ def tickets_transition(request: HttpRequest, ticket_id: int, payload: Transition
     summary="Assign the ticket (agents may take unassigned ones)",
 )
 @conflicts_as_409
-def tickets_assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> Any:
+def tickets_assign(request: AuthenticatedHttpRequest, ticket_id: int, payload: AssignIn) -> Any:
     ticket = selectors.ticket_get_for_user(request.user, ticket_id)
     assignee = None
     if payload.assignee_id is not None:
@@ -270,7 +274,7 @@ def tickets_assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> A
     summary="Reply to the customer, or add an internal note",
 )
 @conflicts_as_409
-def tickets_message(request: HttpRequest, ticket_id: int, payload: MessageIn) -> Any:
+def tickets_message(request: AuthenticatedHttpRequest, ticket_id: int, payload: MessageIn) -> Any:
     ticket = selectors.ticket_get_for_user(request.user, ticket_id)
     write = services.ticket_note if payload.internal else services.ticket_reply
     return Reply(
@@ -284,7 +288,7 @@ def tickets_message(request: HttpRequest, ticket_id: int, payload: MessageIn) ->
     summary="Record a complaint's recovery action",
 )
 @conflicts_as_409
-def tickets_recovery(request: HttpRequest, ticket_id: int, payload: RecoveryIn) -> Any:
+def tickets_recovery(request: AuthenticatedHttpRequest, ticket_id: int, payload: RecoveryIn) -> Any:
     ticket = selectors.ticket_get_for_user(request.user, ticket_id)
     recovery = services.complaint_recovery_add(
         ticket=ticket,
@@ -303,7 +307,7 @@ def tickets_recovery(request: HttpRequest, ticket_id: int, payload: RecoveryIn) 
     summary="Record the callback (回访); unsatisfied reopens the ticket",
 )
 @conflicts_as_409
-def tickets_callback(request: HttpRequest, ticket_id: int, payload: CallbackIn) -> Any:
+def tickets_callback(request: AuthenticatedHttpRequest, ticket_id: int, payload: CallbackIn) -> Any:
     ticket = selectors.ticket_get_for_user(request.user, ticket_id)
     services.ticket_callback_record(
         ticket=ticket,

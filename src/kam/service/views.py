@@ -8,7 +8,8 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from kam.core.forms import add_service_errors
 from kam.core.htmx import render_page
+from kam.core.http import AuthenticatedHttpRequest
 from kam.customers.models import Contact
 from kam.customers.selectors import accounts_visible_to
 from kam.lib.business_calendar import working_time_between
@@ -56,7 +58,7 @@ def time_left_label(delta: timedelta) -> str:
     return f"-{text}" if delta < timedelta(0) else text
 
 
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     tickets = selectors.ticket_list(request.user, form.to_filters())
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -79,7 +81,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render_page(request, "service/queue.html", "service/partials/queue_rows.html", context)
 
 
-def ticket_create(request: HttpRequest) -> HttpResponse:
+def ticket_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     accounts = accounts_visible_to(request.user)
     initial = {"account": request.GET.get("account")} if request.GET.get("account") else {}
     form = TicketForm(request.POST or None, accounts=accounts, initial=initial)
@@ -96,7 +98,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
     return render(request, "service/form.html", {"form": form, "title": _("New ticket")})
 
 
-def contact_options(request: HttpRequest) -> HttpResponse:
+def contact_options(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The contact <select> options of the chosen account (HTMX on the new-ticket form)."""
     account = accounts_visible_to(request.user).filter(pk=request.GET.get("account") or 0).first()
     contacts = (
@@ -107,7 +109,7 @@ def contact_options(request: HttpRequest) -> HttpResponse:
     return render(request, "service/partials/contact_options.html", {"contacts": contacts})
 
 
-def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def ticket_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(request.user, pk)
     may_work = selectors.ticket_may_work(request.user, ticket)
     version = {"version": ticket.version}
@@ -142,7 +144,7 @@ def ticket_action(view: Callable[..., None]) -> Callable[..., HttpResponse]:
 
     @require_POST
     @wraps(view)
-    def wrapper(request: HttpRequest, pk: int) -> HttpResponse:
+    def wrapper(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         ticket = selectors.ticket_get_for_user(request.user, pk)
         try:
             view(request, ticket)
@@ -165,7 +167,7 @@ def _valid(form: Any) -> dict[str, Any]:
 
 
 @ticket_action
-def ticket_transition(request: HttpRequest, ticket: Ticket) -> None:
+def ticket_transition(request: AuthenticatedHttpRequest, ticket: Ticket) -> None:
     data = _valid(TransitionForm(request.POST))
     services.ticket_transition(
         ticket=ticket,
@@ -178,7 +180,7 @@ def ticket_transition(request: HttpRequest, ticket: Ticket) -> None:
 
 
 @ticket_action
-def ticket_message(request: HttpRequest, ticket: Ticket) -> None:
+def ticket_message(request: AuthenticatedHttpRequest, ticket: Ticket) -> None:
     data = _valid(MessageForm(request.POST))
     write = services.ticket_note if data["internal"] else services.ticket_reply
     write(ticket=ticket, actor=request.user, body=data["body"], version=data["version"])
@@ -186,7 +188,7 @@ def ticket_message(request: HttpRequest, ticket: Ticket) -> None:
 
 
 @ticket_action
-def ticket_assign(request: HttpRequest, ticket: Ticket) -> None:
+def ticket_assign(request: AuthenticatedHttpRequest, ticket: Ticket) -> None:
     form = AssignForm(request.POST)
     data = _valid(form)
     assignee = request.user if request.POST.get("take") else data["assignee"]
@@ -197,7 +199,7 @@ def ticket_assign(request: HttpRequest, ticket: Ticket) -> None:
 
 
 @ticket_action
-def ticket_recovery(request: HttpRequest, ticket: Ticket) -> None:
+def ticket_recovery(request: AuthenticatedHttpRequest, ticket: Ticket) -> None:
     data = _valid(RecoveryForm(request.POST))
     services.complaint_recovery_add(
         ticket=ticket,
@@ -211,7 +213,7 @@ def ticket_recovery(request: HttpRequest, ticket: Ticket) -> None:
 
 
 @ticket_action
-def ticket_callback(request: HttpRequest, ticket: Ticket) -> None:
+def ticket_callback(request: AuthenticatedHttpRequest, ticket: Ticket) -> None:
     data = _valid(CallbackForm(request.POST))
     services.ticket_callback_record(
         ticket=ticket,
@@ -224,14 +226,16 @@ def ticket_callback(request: HttpRequest, ticket: Ticket) -> None:
 
 
 @ticket_action
-def ticket_attachment(request: HttpRequest, ticket: Ticket) -> None:
+def ticket_attachment(request: AuthenticatedHttpRequest, ticket: Ticket) -> None:
     form = AttachmentForm(request.POST, request.FILES)
     data = _valid(form)
     services.ticket_attachment_add(ticket=ticket, actor=request.user, upload=data["file"])
     messages.success(request, _("File attached."))
 
 
-def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
+def attachment_download(
+    request: AuthenticatedHttpRequest, pk: int, attachment_id: int
+) -> HttpResponseBase:
     from django.http import FileResponse
 
     ticket = selectors.ticket_get_for_user(request.user, pk)
@@ -239,7 +243,7 @@ def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> Ht
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
 
 
-def service_settings(request: HttpRequest) -> HttpResponse:
+def service_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     selectors.require_service_manager(request.user)
     if request.method == "POST":
         _settings_save(request)
@@ -272,7 +276,7 @@ def service_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "service/settings.html", context)
 
 
-def _settings_save(request: HttpRequest) -> None:
+def _settings_save(request: AuthenticatedHttpRequest) -> None:
     try:
         if "level" in request.POST:
             level = get_object_or_404(ServiceLevel, pk=request.POST["level"])
@@ -295,7 +299,7 @@ def _settings_save(request: HttpRequest) -> None:
         messages.success(request, _("Saved."))
 
 
-def service_calendar(request: HttpRequest) -> HttpResponse:
+def service_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
     selectors.require_service_manager(request.user)
     config = calendar_config()
     week_form = WeekForm(
@@ -344,7 +348,7 @@ def service_calendar(request: HttpRequest) -> HttpResponse:
     return render(request, "service/calendar.html", context)
 
 
-def _calendar_try(request: HttpRequest, write: Callable[[], Any]) -> None:
+def _calendar_try(request: AuthenticatedHttpRequest, write: Callable[[], Any]) -> None:
     try:
         write()
     except ValidationError as error:
@@ -353,7 +357,7 @@ def _calendar_try(request: HttpRequest, write: Callable[[], Any]) -> None:
         messages.success(request, _("Calendar saved."))
 
 
-def service_analytics(request: HttpRequest) -> HttpResponse:
+def service_analytics(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not selectors.sees_analytics(request.user):
         raise PermissionDenied
     report = analytics.report(selectors.tickets_visible_to(request.user))
@@ -361,7 +365,7 @@ def service_analytics(request: HttpRequest) -> HttpResponse:
     return render(request, "service/analytics.html", context)
 
 
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     items = Notification.objects.filter(user=request.user).select_related("ticket")
     if request.method == "POST":
         items.filter(read=False).update(read=True)
