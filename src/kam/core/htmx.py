@@ -10,5 +10,6 @@ def render_page(
     request: HttpRequest, template: str, partial: str, context: dict[str, Any]
 ) -> HttpResponse:
     """Render `partial` for an HTMX request that targets part of the page, else `template`."""
-    is_partial = getattr(request, "htmx", False) and not request.htmx.boosted
+    htmx: Any = getattr(request, "htmx", None)  # set by django-htmx's middleware
+    is_partial = bool(htmx) and not htmx.boosted
     return render(request, partial if is_partial else template, context)

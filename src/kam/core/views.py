@@ -8,10 +8,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import activate
 from django.views.decorators.http import require_POST
 
+from kam.core.http import AuthenticatedHttpRequest
 from kam.core.navigation import home_summary
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "core/home.html", home_summary(request.user))
 
 
