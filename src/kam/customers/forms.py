@@ -1,6 +1,6 @@
 """Forms for the customer master (they parse input; services validate and save)."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -33,8 +33,8 @@ class AccountForm(forms.ModelForm):
     def __init__(self, *args: Any, visible_accounts: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if visible_accounts is not None:
-            self.fields["parent"].queryset = visible_accounts
-        self.fields["owner"].queryset = User.objects.filter(
+            cast(forms.ModelChoiceField, self.fields["parent"]).queryset = visible_accounts
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = User.objects.filter(
             role=Role.ACCOUNT_MANAGER, is_active=True
         )
 
@@ -57,7 +57,7 @@ class ContactForm(forms.ModelForm):
         colleagues = account.contacts.filter(archived=False)
         if self.instance.pk:
             colleagues = colleagues.exclude(pk=self.instance.pk)
-        self.fields["reports_to"].queryset = colleagues
+        cast(forms.ModelChoiceField, self.fields["reports_to"]).queryset = colleagues
 
     def _post_clean(self) -> None:
         pass
