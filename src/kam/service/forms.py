@@ -1,6 +1,6 @@
 """Forms of the service desk (they parse input; services validate and save)."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -79,14 +79,16 @@ class TicketForm(forms.Form):
 
     def __init__(self, *args: Any, accounts: QuerySet[Account], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = accounts.order_by("legal_name")
+        cast(forms.ModelChoiceField, self.fields["account"]).queryset = accounts.order_by(
+            "legal_name"
+        )
         account_id = self.data.get("account") or self.initial.get("account")
         if account_id:
-            self.fields["contact"].queryset = Contact.objects.filter(
+            cast(forms.ModelChoiceField, self.fields["contact"]).queryset = Contact.objects.filter(
                 account_id=account_id, archived=False
             )
         else:
-            self.fields["contact"].queryset = Contact.objects.filter(
+            cast(forms.ModelChoiceField, self.fields["contact"]).queryset = Contact.objects.filter(
                 account__in=accounts, archived=False
             )
 
@@ -140,7 +142,7 @@ class AssignForm(VersionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = User.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["assignee"]).queryset = User.objects.filter(
             role__in=[Role.SERVICE_AGENT, Role.SERVICE_MANAGER], is_active=True
         ).order_by("username")
 
@@ -164,7 +166,7 @@ class TierOptionsForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dedicated_agent"].queryset = User.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["dedicated_agent"]).queryset = User.objects.filter(
             role__in=[Role.SERVICE_AGENT, Role.SERVICE_MANAGER], is_active=True
         )
 

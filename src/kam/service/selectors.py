@@ -146,10 +146,10 @@ def service_costs_by_account(as_of: date) -> dict[int, tuple[float, Decimal]]:
         .values("ticket__account_id")
         .annotate(total=Sum("cost"))
     )
-    for row in costs:
-        account_id = row["ticket__account_id"]
+    for cost in costs:
+        account_id = cost["ticket__account_id"]
         spent = result.get(account_id, (0.0, Decimal("0")))[0]
-        result[account_id] = (spent, row["total"] or Decimal("0"))
+        result[account_id] = (spent, cost["total"] or Decimal("0"))
     return result
 
 
