@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -184,7 +185,9 @@ TASKS = {
 
 # Development prints mail to the console; a secure deployment sends it over SMTP.
 _default_mailer = "django.core.mail.backends." + ("smtp" if SECURE_DEPLOYMENT else "console")
-MAILERS = {"default": {"BACKEND": env_str("KAM_EMAIL_BACKEND", _default_mailer)}}
+MAILERS: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": env_str("KAM_EMAIL_BACKEND", _default_mailer)}
+}
 if MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = {
         "host": env_str("KAM_EMAIL_HOST", "localhost"),
