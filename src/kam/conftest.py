@@ -111,7 +111,10 @@ def account_make(director: User) -> Callable[..., Account]:
 
     def make(owner: User | None = None, actor: User | None = None, **fields: Any) -> Account:
         counter["n"] += 1
-        data = {"code": f"T{counter['n']:05d}", "legal_name": f"测试客户{counter['n']}有限公司"}
+        data: dict[str, Any] = {
+            "code": f"T{counter['n']:05d}",
+            "legal_name": f"测试客户{counter['n']}有限公司",
+        }
         data.update(fields)
         if owner is not None:
             data["owner"] = owner
