@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 
@@ -30,7 +30,7 @@ def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
         if isinstance(field, models.ForeignKey) or raw is None:
             values[name] = _plain(raw)
             continue
-        value = field.to_python(raw)
+        value = cast(models.Field, field).to_python(raw)  # the names are concrete fields
         if isinstance(field, models.DecimalField):
             # Same text before and after a save: 25 and 25.00 are one value.
             value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
