@@ -7,7 +7,7 @@ from kam.users.models import ApiToken, Team, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("KAM", {"fields": ("role", "team", "display_name", "language")}),
     )
     list_display = ("username", "display_name", "role", "team", "is_active")
