@@ -228,7 +228,7 @@ def demo_users_create() -> tuple[list[DemoLogin], list[User]]:
     return logins, managers
 
 
-def _weighted(rng: random.Random, weights: dict) -> object:
+def _weighted[T](rng: random.Random, weights: dict[T, int]) -> T:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 

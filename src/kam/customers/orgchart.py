@@ -5,7 +5,7 @@ from typing import Any
 
 from kam.customers.models import Account, Attitude, Contact
 
-ATTITUDE_COLOURS = {
+ATTITUDE_COLOURS: dict[str, str] = {
     Attitude.SUPPORTER: "#38a169",
     Attitude.NEUTRAL: "#a0aec0",
     Attitude.OPPONENT: "#e53e3e",
