@@ -1,11 +1,11 @@
 """Two imports of the same new orders at once: both succeed, as if run one after the other."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
+from kam.core.tests.concurrency import in_parallel
 from kam.ledger import rollups
 from kam.ledger.importing import import_file
 from kam.ledger.models import AccountDay, OrderLine, Product
@@ -17,28 +17,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 HEADER = "account_code,order_no,line_no,order_date,revenue\n"
-
-
-def in_parallel(*calls):
-    """Run the calls in threads started together, each on its own connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 """Two people (or two checkers) at once: no update lost silently, no stage fired twice."""
 
-import threading
-
 import pytest
 from django.db import connection
 
+from kam.core.tests.concurrency import in_parallel
 from kam.service import services
 from kam.service.models import Escalation, Status, Ticket, TicketEvent
 
@@ -15,28 +14,6 @@ from .conftest import at, level_set
 pytestmark = pytest.mark.skipif(
     connection.vendor == "sqlite", reason="concurrent writers need PostgreSQL (KAM_DATABASE_URL)"
 )
-
-
-def in_parallel(*calls):
-    """Run the calls in threads started together; return each result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
