@@ -47,6 +47,27 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     }
 
 
+def _entry(
+    actor: Any,
+    action: str,
+    instance: models.Model,
+    account: Any,
+    changes: dict[str, list[Any]] | None,
+    message: str,
+) -> AuditEntry:
+    """An unsaved entry; the actor only when it is a signed-in user."""
+    return AuditEntry(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        account=account,
+        object_type=instance._meta.label_lower,
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        changes=changes or {},
+        message=message[:500],
+    )
+
+
 def audit_record(
     *,
     actor: Any,
@@ -57,17 +78,9 @@ def audit_record(
     message: str = "",
 ) -> AuditEntry:
     """Store one audit entry for `instance` (call inside the write's transaction)."""
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
-    return AuditEntry.objects.create(
-        actor=actor_obj,
-        action=action,
-        account=account,
-        object_type=instance._meta.label_lower,
-        object_id=str(instance.pk),
-        object_repr=str(instance)[:200],
-        changes=changes or {},
-        message=message[:500],
-    )
+    entry = _entry(actor, action, instance, account, changes, message)
+    entry.save(force_insert=True)
+    return entry
 
 
 def audit_records_bulk(
@@ -81,18 +94,8 @@ def audit_records_bulk(
     For set-based writes (thousands of records in one statement); the entries are the
     same as ``audit_record`` would store one by one.
     """
-    actor_obj = actor if getattr(actor, "is_authenticated", False) else None
     created = AuditEntry.objects.bulk_create(
-        AuditEntry(
-            actor=actor_obj,
-            action=action,
-            account=account,
-            object_type=instance._meta.label_lower,
-            object_id=str(instance.pk),
-            object_repr=str(instance)[:200],
-            changes=changes or {},
-            message=message[:500],
-        )
+        _entry(actor, action, instance, account, changes, message)
         for instance, account, changes, message in entries
     )
     return len(created)

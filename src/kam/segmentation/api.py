@@ -183,7 +183,7 @@ def proposals_decide_matching(request: AuthenticatedHttpRequest, payload: Matchi
     _director(request)
     if payload.to_tier:
         services.tier_check(payload.to_tier)
-    count = len(services.proposals_matching(to_tier=payload.to_tier))
+    count = services.proposals_matching(to_tier=payload.to_tier).count()
     tasks.proposals_decide_matching.enqueue(
         request.user.pk, payload.approve, payload.to_tier, payload.note
     )

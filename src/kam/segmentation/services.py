@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Field
+from django.db.models import Field, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -751,14 +751,16 @@ def tier_proposals_reject_bulk(
     return count
 
 
-def proposals_matching(*, to_tier: str = "", from_tier: str | None = None) -> list[int]:
-    """Ids of the pending proposals to a tier (and from a tier; '' is "no tier yet")."""
+def proposals_matching(
+    *, to_tier: str = "", from_tier: str | None = None
+) -> QuerySet[TierProposal]:
+    """The pending proposals to a tier (and from a tier; '' is "no tier yet")."""
     pending = TierProposal.objects.filter(status=ProposalStatus.PENDING)
     if to_tier:
         pending = pending.filter(to_tier=to_tier)
     if from_tier is not None:
         pending = pending.filter(from_tier=from_tier)
-    return list(pending.order_by("pk").values_list("pk", flat=True))
+    return pending
 
 
 def tier_proposals_decide_matching(
@@ -774,7 +776,11 @@ def tier_proposals_decide_matching(
     _require_director(director)
     if to_tier:
         tier_check(to_tier)
-    ids = proposals_matching(to_tier=to_tier, from_tier=from_tier)
+    ids = list(
+        proposals_matching(to_tier=to_tier, from_tier=from_tier)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     decide = tier_proposals_approve_bulk if approve else tier_proposals_reject_bulk
     return decide(proposals=ids, director=director, note=note, progress=progress)
 

@@ -150,7 +150,7 @@ def _decide_all(request: AuthenticatedHttpRequest, to_tier: str) -> HttpResponse
     """Approve or reject every pending proposal (to the chosen tier) as a background task."""
     approve = request.POST["action"] == "approve_all"
     note = request.POST.get("note", "")[:500]
-    count = len(services.proposals_matching(to_tier=to_tier))
+    count = services.proposals_matching(to_tier=to_tier).count()
     tasks.proposals_decide_matching.enqueue(request.user.pk, approve, to_tier, note)
     text = (
         _("Approving %(count)s tier changes in the background; refresh to see them done.")

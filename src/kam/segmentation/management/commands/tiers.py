@@ -29,7 +29,7 @@ class Command(BaseCommand):
         director = User.objects.filter(username=options["username"], is_active=True).first()
         if director is None:
             raise CommandError(f"no active user {options['username']!r}")
-        total = len(services.proposals_matching(to_tier=options["to_tier"]))
+        total = services.proposals_matching(to_tier=options["to_tier"]).count()
         bar = tqdm(total=total, unit=" proposals", desc=options["decision"], file=self.stderr._out)
         try:
             count = services.tier_proposals_decide_matching(
