@@ -250,14 +250,7 @@ def reset() -> None:
         # Plain SQL: the ORM's delete collects every row's id (too many for one statement).
         for model in (TierHistory, TierProposal, AccountScore, ScoringRun):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
-        Account.objects.update(
-            tier="",
-            abc_class="",
-            value_score=None,
-            potential_score=None,
-            clv=None,
-            scored_at=None,
-        )
+        Account.objects.update(tier="")
     with connection.cursor() as cursor:
         # (Not VACUUM FULL on PostgreSQL: the rewritten account table made the first snapshot
         # update two to three times slower than after a load or a plain VACUUM.)
@@ -481,6 +474,11 @@ def main() -> None:
         "with the same sizes (scoring state is reset, so kam score runs as a first scoring)",
     )
     parser.add_argument(
+        "--retime-alternative",
+        action="store_true",
+        help="with --reuse: run and time the alternative again (e.g. when the machine was busy)",
+    )
+    parser.add_argument(
         "--phase",
         choices=["all", "load", "reset", "alternative"],
         default="all",
@@ -519,6 +517,7 @@ def main() -> None:
         print(
             f"  wrote {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s"
         )
+    if not reuse or args.retime_alternative:
         alt_seconds, alt_rss, _out = measured(
             [
                 PYTHON,
@@ -535,7 +534,9 @@ def main() -> None:
         (workdir / "alternative-time.json").write_text(json.dumps([alt_seconds, alt_rss]))
     else:
         alt_seconds, alt_rss = json.loads((workdir / "alternative-time.json").read_text())
-        print("  (reused: the CSV, the alternative's result and timing, the loaded databases)")
+    if reuse:
+        timing = "" if args.retime_alternative else " and timing"
+        print(f"  (reused: the CSV, the alternative's result{timing}, the loaded databases)")
     theirs = json.loads(result_path.read_text())
     print(
         f"  alternative (pandas {_version('pandas')} + lifetimes {_version('lifetimes')} from CSV): "

@@ -61,7 +61,7 @@ class AccountOut(Schema):
     abc_class: str
     value_score: float | None
     potential_score: float | None
-    clv: Decimal | None
+    clv: float | None
     scored_at: datetime | None
     wallet_size: Decimal | None
     website: str
@@ -196,7 +196,8 @@ def accounts_get(request: AuthenticatedHttpRequest, account_id: int) -> Account:
 @router.post("/accounts", response={201: AccountOut}, summary="Create an account")
 def accounts_create(request: AuthenticatedHttpRequest, payload: AccountIn) -> Status:
     data = _resolve_account_refs(request.user, payload.dict())
-    return Status(201, services.account_create(actor=request.user, data=data))
+    account = services.account_create(actor=request.user, data=data)
+    return Status(201, _read_back(request, account))
 
 
 @router.patch("/accounts/{account_id}", response=AccountOut, summary="Update an account")
@@ -205,13 +206,20 @@ def accounts_update(
 ) -> Account:
     account = selectors.account_get_for_user(request.user, account_id, for_edit=True)
     data = _resolve_account_refs(request.user, payload.dict(exclude_unset=True))
-    return services.account_update(actor=request.user, account=account, data=data)
+    return _read_back(
+        request, services.account_update(actor=request.user, account=account, data=data)
+    )
 
 
 @router.post("/accounts/{account_id}/archive", response=AccountOut, summary="Archive an account")
 def accounts_archive(request: AuthenticatedHttpRequest, account_id: int) -> Account:
     account = selectors.account_get_for_user(request.user, account_id, for_edit=True)
-    return services.account_archive(actor=request.user, account=account)
+    return _read_back(request, services.account_archive(actor=request.user, account=account))
+
+
+def _read_back(request: AuthenticatedHttpRequest, account: Account) -> Account:
+    """The written account as the getter reads it: with its scores of the latest run."""
+    return selectors.account_get_for_user(request.user, account.pk)
 
 
 class ContactOut(Schema):

@@ -18,7 +18,7 @@ from kam.customers.selectors import AccountFilters
 from kam.customers.services import ACCOUNT_FIELDS, CONTACT_FIELDS
 from kam.users.models import Role, Team, User
 
-EDITABLE_ACCOUNT_FIELDS = [f for f in ACCOUNT_FIELDS if f not in {"tier", "abc_class"}]
+EDITABLE_ACCOUNT_FIELDS = [f for f in ACCOUNT_FIELDS if f != "tier"]
 
 
 class AccountForm(forms.ModelForm):
@@ -100,6 +100,11 @@ class AccountFilterForm(forms.Form):
         label=_("sales stage"), choices=_choices_with_all(SalesStage.choices), required=False
     )
     tier = forms.CharField(label=_("tier"), required=False, max_length=32)
+    abc_class = forms.ChoiceField(
+        label=_("ABC class"),
+        choices=_choices_with_all([("A", "A"), ("B", "B"), ("C", "C")]),
+        required=False,
+    )
     owner = forms.ModelChoiceField(
         label=_("account manager"),
         queryset=User.objects.filter(role=Role.ACCOUNT_MANAGER).order_by("username"),
@@ -133,6 +138,7 @@ class AccountFilterForm(forms.Form):
             kind=data.get("kind", ""),
             sales_stage=data.get("sales_stage", ""),
             tier=data.get("tier", ""),
+            abc_class=data.get("abc_class", ""),
             owner=owner.pk if owner else None,
             team=team.pk if team else None,
             archived=data.get("archived", False),

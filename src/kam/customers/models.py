@@ -177,14 +177,8 @@ class Account(models.Model):
     )
     archived = models.BooleanField(_("archived"), default=False)
     tier = models.CharField(_("tier"), max_length=32, blank=True, db_index=True)
-    abc_class = models.CharField(_("ABC class"), max_length=1, blank=True)
-    # Latest scoring snapshot, written by the segmentation app (history lives there).
-    value_score = models.FloatField(_("value score"), null=True, blank=True)
-    potential_score = models.FloatField(_("potential score"), null=True, blank=True)
-    clv = models.DecimalField(
-        _("customer lifetime value"), max_digits=18, decimal_places=2, null=True, blank=True
-    )
-    scored_at = models.DateTimeField(_("scored at"), null=True, blank=True)
+    # ABC class, scores and CLV are not copied here: they are the account's row of the
+    # latest scoring run (kam.segmentation.selectors.accounts_with_scores).
     # The customer's own yearly spend in our category, where known: share of wallet.
     wallet_size = models.DecimalField(
         _("annual spend in our category (CNY)"),

@@ -11,12 +11,14 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from kam.customers.models import Account, CompetitorPresence, Contact
+from kam.segmentation.selectors import accounts_with_scores
 from kam.users import roles
 from kam.users.models import User
 
 
 def accounts_visible_to(user: User, *, include_archived: bool = False) -> QuerySet[Account]:
-    accounts = Account.objects.all()
+    """The accounts the user may see, each with its ABC class, scores and CLV of the latest scoring."""
+    accounts = accounts_with_scores(Account.objects.all())
     scope = roles.account_scope(user)
     if scope is not None:
         accounts = accounts.filter(scope)

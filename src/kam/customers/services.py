@@ -19,7 +19,7 @@ ACCOUNT_FIELDS = (
     "code", "legal_name", "short_name", "english_name", "credit_code", "industry", "region",
     "province", "city", "size", "employees", "parent", "kind", "cooperation_domain",
     "cooperation_depth", "project_type", "sales_stage", "owner", "team", "status", "tier",
-    "abc_class", "wallet_size", "website", "address", "business_description",
+    "wallet_size", "website", "address", "business_description",
     "financial_health", "goals",
 )  # fmt: skip
 CONTACT_FIELDS = (

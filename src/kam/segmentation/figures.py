@@ -134,7 +134,8 @@ def figures_sql(tier_codes: list[str]) -> str:
 
     Accounts with rollup days after the date (``future``) have those days subtracted;
     revenue in a 12-month window is the difference of two running totals. Named
-    parameters: as_of, year_ago, two_years_ago, archived, tier0, tier1, …
+    parameters: as_of, year_ago, two_years_ago, archived, previous_run (the run whose ABC
+    classes are the previous ones, -1 for none), tier0, tier1, …
     """
     money = "DOUBLE PRECISION"
     tier_case = " ".join(f"WHEN %(tier{i})s THEN {i}" for i in range(len(tier_codes)))
@@ -149,7 +150,7 @@ WITH future AS ({_future_sql()})
 SELECT a.id,
   CASE WHEN t.account_id IS NULL THEN 0 ELSE 1 END,
   {tier_sql},
-  CASE a.abc_class WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'C' THEN 2 ELSE -1 END,
+  CASE p.abc_class WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'C' THEN 2 ELSE -1 END,
   {net("revenue")}, {net("cost")}, {net("cost_lines")}, {net("lines")}, {net("orders")},
   {net("purchase_days")}, {net("purchase_revenue")},
   COALESCE({_day_sql(first_purchase)}, -1),
@@ -162,6 +163,7 @@ SELECT a.id,
 FROM customers_account a
 LEFT JOIN ledger_accounttotal t ON t.account_id = a.id AND t.first_day <= %(as_of)s
 LEFT JOIN future f ON f.account_id = a.id
+LEFT JOIN segmentation_accountscore p ON p.run_id = %(previous_run)s AND p.account_id = a.id
 WHERE a.archived = %(archived)s
 ORDER BY a.id
 """
@@ -226,8 +228,12 @@ def _fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.zeros((0, width))
 
 
-def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
+def account_figures(
+    as_of: dt.date, tier_codes: list[str], previous_run: int | None = None
+) -> AccountFigures:
     """Figures of every non-archived account as of ``as_of``, from its AccountTotal row.
+
+    ``previous_run`` is the scoring run whose ABC classes count as the previous ones.
 
     One streamed query (figures_sql): no scan of the daily rollups, only index look-ups
     for the accounts with days after ``as_of`` and for the 12-month windows.
@@ -237,6 +243,7 @@ def account_figures(as_of: dt.date, tier_codes: list[str]) -> AccountFigures:
         "year_ago": _years_back(as_of, 1).isoformat(),
         "two_years_ago": _years_back(as_of, 2).isoformat(),
         "archived": False,
+        "previous_run": previous_run if previous_run is not None else -1,
         **{f"tier{i}": code for i, code in enumerate(tier_codes)},
     }
     values = _fetch(figures_sql(tier_codes), params, len(QUERY_COLUMNS))

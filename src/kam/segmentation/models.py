@@ -194,7 +194,7 @@ class AccountScore(models.Model):
         "customers.Account",
         verbose_name=_("account"),
         on_delete=models.CASCADE,
-        related_name="+",
+        related_name="scores",
         db_constraint=False,
         # Scores are read by (run, account); accounts are archived, not deleted.
         db_index=False,

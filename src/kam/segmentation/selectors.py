@@ -8,7 +8,18 @@ from itertools import batched
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DateTimeField,
+    F,
+    FilteredRelation,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from kam.customers.models import Account
@@ -36,6 +47,27 @@ def account_score_latest(account: Account) -> AccountScore | None:
     if run is None:
         return None
     return AccountScore.objects.filter(run=run, account=account).select_related("run").first()
+
+
+def accounts_with_scores(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    """The accounts annotated with their row of the latest finished scoring run.
+
+    ``abc_class`` ("" when not scored), ``value_score``, ``potential_score``, ``clv``
+    and ``scored_at`` (when that run finished). The run is found inside the same query,
+    so this costs a join, not a query. Reading the scores through the run, instead of
+    copying them onto every account, keeps a scoring from rewriting a million rows.
+    """
+    latest = ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-started_at", "-pk")
+    return accounts.annotate(
+        latest_score=FilteredRelation(
+            "scores", condition=Q(scores__run_id=Subquery(latest.values("pk")[:1]))
+        ),
+        abc_class=Coalesce(F("latest_score__abc_class"), Value("")),
+        value_score=F("latest_score__value_score"),
+        potential_score=F("latest_score__potential_score"),
+        clv=F("latest_score__clv"),
+        scored_at=Subquery(latest.values("finished_at")[:1], output_field=DateTimeField()),
+    )
 
 
 def proposals_pending_of(account: Account) -> QuerySet[TierProposal]:

@@ -264,35 +264,6 @@ def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
             cursor.executemany(sql, _score_rows(run_id, result, start, stop, nan_is_null=True))
 
 
-def _snapshots_update(run: ScoringRun, scored_at: dt.datetime) -> None:
-    """Copy ABC class, scores and CLV of the run onto the accounts in one UPDATE … FROM.
-
-    Only accounts whose snapshot changes are written (scores rounded to 0.1, CLV to
-    cents), so a nightly re-run over quiet data touches few rows; ``scored_at`` is
-    therefore when the account's snapshot last changed.
-    """
-    account_table = Account._meta.db_table
-    score_table = AccountScore._meta.db_table
-    stamp = connection.ops.adapt_datetimefield_value(scored_at)
-    new_values = {
-        "abc_class": "s.abc_class",
-        "value_score": "ROUND(CAST(s.value_score AS NUMERIC), 1)",
-        "potential_score": "ROUND(CAST(s.potential_score AS NUMERIC), 1)",
-        "clv": "ROUND(CAST(s.clv AS NUMERIC), 2)",
-    }
-    assignments = ", ".join(f"{name} = {value}" for name, value in new_values.items())
-    changed = " OR ".join(
-        f"{account_table}.{name} IS DISTINCT FROM {value}" for name, value in new_values.items()
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {account_table} SET {assignments}, scored_at = %s
-            FROM {score_table} s
-            WHERE s.account_id = {account_table}.id AND s.run_id = %s AND ({changed})""",
-            [stamp, run.pk],
-        )
-
-
 def _proposals_write(run: ScoringRun, now: dt.datetime) -> int:
     """Supersede outdated pending run proposals, then propose every changed tier once."""
     proposal_table = TierProposal._meta.db_table
@@ -347,7 +318,14 @@ def _scoring_compute_and_write(
     """Figures, computation and the bulk writes of one run; returns the result and proposals."""
     step("figures")
     tier_codes = [rule["tier"] for rule in config.tier_rules]
-    account_figures = figures.account_figures(as_of, tier_codes)
+    previous = (
+        ScoringRun.objects.filter(status=RunStatus.DONE)
+        .exclude(pk=run.pk)
+        .order_by("-started_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    account_figures = figures.account_figures(as_of, tier_codes, previous)
     step("costs")
     service_costs = costs.cost_to_serve_sources(as_of)
     step("models")
@@ -369,8 +347,6 @@ def _scoring_compute_and_write(
                 cursor.execute("SET LOCAL synchronous_commit = off")
         step("scores")
         _scores_write(run.pk, result)
-        step("snapshots")
-        _snapshots_update(run, now)
         step("proposals")
         created = _proposals_write(run, now)
     return result, created
@@ -384,7 +360,7 @@ def _database_tuned() -> Iterator[None]:
     """Session settings for the run's few big statements, restored afterwards.
 
     SQLite: a 256 MB page cache (allocated only as pages are touched); with the default
-    2 MB, the transaction writing a score row, a snapshot and a proposal per account
+    2 MB, the transaction writing a score row and a proposal per account
     spills and re-reads index pages (measured 0.2-1 s less per 100,000 accounts).
     PostgreSQL: no JIT; compiling these one-off queries cost more than it saved
     (figures query on 300,000 accounts: 5.4 s with JIT, 2.9 s without).
@@ -417,7 +393,8 @@ def scoring_run(
 
     Steps: read the per-account figures from the daily rollups (SQL); compute
     Pareto, ABC, RFM, CLV, scores, return rate and proposed tiers (NumPy); write
-    the AccountScore rows, the account snapshots and the proposals (bulk SQL).
+    the AccountScore rows and the proposals (bulk SQL); accounts read their ABC class,
+    scores and CLV from the latest run (selectors.accounts_with_scores).
     A failure is stored on the run (status failed, message) and raised again.
     """
     as_of = as_of or timezone.localdate()

@@ -42,7 +42,21 @@ def test_pareto_and_abc_classes_on_hand_made_margins(five_accounts):
     assert [scores[c].rank for c in ["M500", "M300", "M100", "M060", "M040"]] == [1, 2, 3, 4, 5]
     assert scores["M300"].cumulative_share == pytest.approx(0.8)
     assert run.head_count == 2 and run.head_account_share == pytest.approx(0.4)
-    assert Account.objects.get(code="M500").abc_class == "A"
+    scored = selectors.accounts_with_scores(Account.objects.filter(code="M500")).get()
+    assert (scored.abc_class, scored.scored_at) == ("A", run.finished_at)
+    assert scored.value_score == scores["M500"].value_score
+
+
+def test_accounts_read_the_latest_run_and_its_classes_become_the_previous_ones(five_accounts):
+    services.scoring_run(as_of=AS_OF, with_clv=False)
+    # M040 grows past everyone: the next run moves it from C to A.
+    orders_add(five_accounts[4], [("2025-10-01", 4000, 1000)])
+    second = services.scoring_run(as_of=AS_OF, with_clv=False)
+    score = AccountScore.objects.get(run=second, account__code="M040")
+    assert (score.previous_abc, score.abc_class) == ("C", "A")
+    accounts = selectors.accounts_with_scores(Account.objects.all())
+    assert accounts.get(code="M040").abc_class == "A"
+    assert set(accounts.filter(abc_class="A").values_list("code", flat=True)) == {"M040", "M500"}
 
 
 def test_pareto_curve_and_bands_of_the_dashboard(five_accounts, director, account_make):

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from kam.segmentation import services
 
-PHASES = ["figures", "costs", "models", "scores", "snapshots", "proposals", "cleanup"]
+PHASES = ["figures", "costs", "models", "scores", "proposals", "cleanup"]
 
 
 def parse_date(value: str) -> dt.date:
