@@ -283,6 +283,9 @@ class TierProposal(models.Model):
         on_delete=models.SET_NULL,
         related_name="proposals",
         db_constraint=False,
+        # Not indexed: a million first-run proposals kept it up to date for ~1 s on
+        # PostgreSQL, and proposals are looked up by account and status, not by run.
+        db_index=False,
     )
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -278,8 +278,10 @@ def _proposals_write(run: ScoringRun, now: dt.datetime) -> int:
             WHERE s.run_id = %s AND s.proposed_tier <> s.current_tier AND p.account_id IS NULL""",
             [ProposalStatus.PENDING, run.pk, stamp, ProposalStatus.PENDING, run.pk],
         )
-        # (rowcount is not reported for WITH … INSERT on SQLite.)
-        cursor.execute(f"SELECT COUNT(*) FROM {proposal_table} WHERE run_id = %s", [run.pk])
+        if connection.vendor != "sqlite":
+            return cursor.rowcount
+        # (The SQLite driver does not report the rowcount of WITH … INSERT.)
+        cursor.execute("SELECT changes()")
         return int(cursor.fetchone()[0])
 
 
