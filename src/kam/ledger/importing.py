@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -54,6 +54,8 @@ _PLAIN_AMOUNT_2 = re.compile(r"-?(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,2})?").fullm
 _PLAIN_AMOUNT_4 = re.compile(r"-?(?:0|[1-9][0-9]{0,13})(?:\.[0-9]{1,4})?").fullmatch
 _MAX_LINE_NO = 2_147_483_647
 BATCH_ROWS = 5_000
+# PostgreSQL advisory lock key (any fixed number) serialising account creation by imports.
+ACCOUNT_CREATION_LOCK = 4_271_001
 
 
 def _plain_currency(code: str) -> bool:
@@ -482,27 +484,65 @@ class _OrderImport(_Import):
         )  # fmt: skip
         return True
 
-    def _accounts_create(self) -> list[Account]:
+    def _accounts_create(self) -> tuple[list[Account], dict[str, int]]:
+        """Create the file's unknown accounts: (created, code -> id of the ones found instead).
+
+        Another import may have created some of them since the check. Account creation
+        is serialised (PostgreSQL: a transaction lock; SQLite: one writer at a time), so
+        what exists now is read exactly and only the rest is created and audited; an
+        account found that way must be one the importer may change.
+        """
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ACCOUNT_CREATION_LOCK])
+        codes = list(self.new_accounts)
+        found: dict[str, int] = {}
+        for start in range(0, len(codes), 2000):
+            found.update(
+                Account.objects.filter(code__in=codes[start : start + 2000]).values_list(
+                    "code", "id"
+                )
+            )
+        if found and self.editable is not None:
+            scope = roles.edit_scope(self.actor) if self.actor is not None else None
+            mine = set(
+                Account.objects.filter(scope, pk__in=found.values()).values_list("id", flat=True)
+                if scope is not None
+                else found.values()
+            )
+            others = sorted(code for code, pk in found.items() if pk not in mine)
+            if others:
+                raise PermissionDenied(
+                    gettext(
+                        "Accounts %(codes)s were created by someone else during this import "
+                        "and are not in your portfolio; nothing was written."
+                    )
+                    % {"codes": ", ".join(others[:10])}
+                )
         owner = team = None
         if self.editable is not None and self.actor is not None:
             owner, team = self.actor, self.actor.team
         accounts = [
             Account(code=code, legal_name=name, owner=owner, team=team)
             for code, name in self.new_accounts.items()
+            if code not in found
         ]
         Account.objects.bulk_create(accounts, batch_size=2000)
-        created = list(Account.objects.filter(code__in=list(self.new_accounts)))
+        created = [a for a in Account.objects.filter(code__in=codes) if a.code not in found]
         self.audit_created_accounts(created)
-        return created
+        return created, found
 
     def write(self) -> None:
         # Checking is over: free the line keys (~100 MB per million lines) before the upsert.
         self.seen, self.next_line = {}, {}
-        created_accounts = self._accounts_create() if self.new_accounts else []
+        created_accounts, found = self._accounts_create() if self.new_accounts else ([], {})
         self.report.accounts_created = len(created_accounts)
         self.touched.update(account.pk for account in created_accounts)
+        self.touched.update(found.values())
         product_ids, self.report.products_created = products_upsert(self.products)
-        account_ids = self.accounts | {account.code: account.pk for account in created_accounts}
+        account_ids = (
+            self.accounts | found | {account.code: account.pk for account in created_accounts}
+        )
         result = rollups.order_lines_write(self.spool, self.order_numbers, account_ids, product_ids)
         self.order_numbers = set()
         if self.editable is not None and result.moved_from - self.editable:

@@ -3,9 +3,12 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 
+from kam.audit.models import Action, AuditEntry
 from kam.core.tests.concurrency import in_parallel
+from kam.customers.models import Account
 from kam.ledger import rollups
 from kam.ledger.importing import import_file
 from kam.ledger.models import AccountDay, OrderLine, Product
@@ -85,3 +88,60 @@ def test_two_imports_of_the_same_new_file_at_once_both_succeed(tmp_path, account
     assert OrderLine.objects.count() == 3000 and Product.objects.count() == products
     day = AccountDay.objects.get(account=account)
     assert (day.lines, day.revenue) == (3000, Decimal(sum(range(3000))))
+
+
+NEW_ACCOUNT_FILE = HEADER + "NEW1,SO-9,1,2024-03-05,10\nNEW1,SO-9,2,2024-03-05,5\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_creating_the_same_new_account_at_once_both_succeed(tmp_path, director):
+    path = tmp_path / "new.csv"
+    path.write_text(NEW_ACCOUNT_FILE)
+
+    def run():
+        return import_file(kind="orders", path=path, actor=director, create_accounts=True)
+
+    results = in_parallel(run, run)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.accounts_created for r in results) == [0, 1]
+    account = Account.objects.get(code="NEW1")
+    assert (
+        AuditEntry.objects.filter(
+            object_type="customers.account", object_id=str(account.pk), action=Action.CREATE
+        ).count()
+        == 1
+    )
+    assert OrderLine.objects.filter(account=account).count() == 2
+    assert AccountDay.objects.get(account=account).revenue == Decimal("15")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_created_meanwhile_outside_the_portfolio_stops_the_import(
+    tmp_path, director, am_member
+):
+    path = tmp_path / "new.csv"
+    path.write_text(NEW_ACCOUNT_FILE)
+    other: list = []
+
+    def director_imports_first():
+        # Between the account manager's check and write, the director creates NEW1.
+        other.extend(
+            in_parallel(
+                lambda: import_file(kind="orders", path=path, actor=director, create_accounts=True)
+            )
+        )
+
+    with pytest.raises(PermissionDenied, match="NEW1"):
+        import_file(
+            kind="orders",
+            path=path,
+            actor=am_member,
+            create_accounts=True,
+            on_write=director_imports_first,
+        )
+
+    assert other[0].accounts_created == 1
+    account = Account.objects.get(code="NEW1")
+    assert account.owner_id is None
+    assert OrderLine.objects.filter(account=account).count() == 2
