@@ -3,9 +3,11 @@
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
@@ -27,9 +29,11 @@ logger = logging.getLogger(__name__)
 
 # A running import stores its progress (and with it a heartbeat) at most this often.
 PROGRESS_SECONDS = 0.5
-# A run on another machine whose heartbeat is older than this counts as dead. Generous:
-# the write phase is one transaction that reports nothing (≈ 10 s per million lines).
+# A run on another machine whose heartbeat is older than this counts as dead.
 HEARTBEAT_STALE_AFTER = timedelta(minutes=10)
+# During the write phase (one transaction, ≈ 10 s per million lines) a thread beats this
+# often on a connection of its own (PostgreSQL; a SQLite database has one machine).
+WRITE_HEARTBEAT_SECONDS = 60.0
 
 
 @transaction.atomic
@@ -105,19 +109,18 @@ def _run_execute(run: ImportRun, path: Path, progress_callback: Any) -> ImportRe
             _run_update(run, rows_done=rows, heartbeat_at=timezone.now())
 
     try:
-        report = import_file(
-            kind=run.kind,
-            path=path,
-            actor=run.user,
-            file_name=run.file_name,
-            dry_run=run.dry_run,
-            skip_invalid=run.skip_invalid,
-            create_accounts=run.create_accounts,
-            progress=progress,
-            on_write=lambda: _run_update(
-                run, status=ImportStatus.WRITING, heartbeat_at=timezone.now()
-            ),
-        )
+        with _write_heartbeat(run) as on_write:
+            report = import_file(
+                kind=run.kind,
+                path=path,
+                actor=run.user,
+                file_name=run.file_name,
+                dry_run=run.dry_run,
+                skip_invalid=run.skip_invalid,
+                create_accounts=run.create_accounts,
+                progress=progress,
+                on_write=on_write,
+            )
     except PermissionDenied as error:
         _run_update(run, status=ImportStatus.FAILED, message=str(error), finished_at=timezone.now())
         raise
@@ -132,6 +135,39 @@ def _run_execute(run: ImportRun, path: Path, progress_callback: Any) -> ImportRe
         raise
     import_run_record(run=run, report=report)
     return report
+
+
+@contextmanager
+def _write_heartbeat(run: ImportRun) -> Iterator[Callable[[], None]]:
+    """A callback marking the run as writing; on PostgreSQL it also starts the beats.
+
+    The beats update only the run's heartbeat, outside the import's transaction, so
+    other machines see a long write phase as alive; they stop when the import ends.
+    """
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def beat() -> None:
+        try:
+            while not stop.wait(WRITE_HEARTBEAT_SECONDS):
+                ImportRun.objects.filter(pk=run.pk, status=ImportStatus.WRITING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+    def on_write() -> None:
+        _run_update(run, status=ImportStatus.WRITING, heartbeat_at=timezone.now())
+        if connection.vendor == "postgresql":
+            threads.append(threading.Thread(target=beat, daemon=True, name=f"import-{run.pk}"))
+            threads[0].start()
+
+    try:
+        yield on_write
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
 
 
 def _this_worker() -> str:

@@ -1,5 +1,6 @@
 """Two imports of the same new orders at once: both succeed, as if run one after the other."""
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -10,8 +11,9 @@ from kam.audit.models import Action, AuditEntry
 from kam.core.tests.concurrency import in_parallel
 from kam.customers.models import Account
 from kam.ledger import rollups
+from kam.ledger import services as ledger_services
 from kam.ledger.importing import import_file
-from kam.ledger.models import AccountDay, OrderLine, Product
+from kam.ledger.models import AccountDay, ImportRun, ImportStatus, OrderLine, Product
 
 # New orders are COPYed straight into the ledger on PostgreSQL only (SQLite always upserts,
 # and its in-memory test database answers a second writer with "table is locked").
@@ -145,3 +147,32 @@ def test_an_account_created_meanwhile_outside_the_portfolio_stops_the_import(
     account = Account.objects.get(code="NEW1")
     assert account.owner_id is None
     assert OrderLine.objects.filter(account=account).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_write_phase_keeps_beating_from_its_own_connection(
+    tmp_path, account, director, monkeypatch
+):
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "A1,SO-1,1,2024-03-05,10\n")
+    run = ledger_services.import_run_create(user=director, kind="orders", file_name="orders.csv")
+    monkeypatch.setattr(ledger_services, "WRITE_HEARTBEAT_SECONDS", 0.05)
+    refresh = rollups.account_days_refresh
+    seen: list = []
+
+    def slow_refresh(ids):
+        # Read the run from another connection, as another machine would, while writing.
+        def beat_seen():
+            return ImportRun.objects.values_list("status", "heartbeat_at").get(pk=run.pk)
+
+        seen.append(in_parallel(beat_seen)[0])
+        time.sleep(0.4)
+        seen.append(in_parallel(beat_seen)[0])
+        return refresh(ids)
+
+    monkeypatch.setattr(rollups, "account_days_refresh", slow_refresh)
+    report = ledger_services.import_run_execute(run=run, path=path)
+
+    assert report.written and report.created == 1
+    (status, first), (_status, later) = seen
+    assert status == ImportStatus.WRITING and later > first
