@@ -8,7 +8,8 @@ direct SQL / COPY, then the running and per-account totals by the ledger's
 ``account_totals_rebuild``, as the importer keeps them), then times in separate processes:
 
 - ``kam score --as-of DATE`` (summaries, Pareto, ABC, RFM, BG/NBD + Gamma-Gamma fit
-  and per-account CLV, scores, tier proposals written back);
+  and per-account CLV, scores, tier proposals written back): a first scoring, then the
+  same again (the nightly case: no new proposals);
 - the alternative: pandas reads the CSV, computes the same figures (revenue, margin,
   Pareto, ABC, RFM, growth) and runs ``lifetimes`` for the models and CLV.
 
@@ -590,6 +591,16 @@ def main() -> None:
                 f"{k} {ours_params.get(k) or float('nan'):.4g}/{their_params.get(k, float('nan')):.4g}"
                 for k in ("r", "alpha", "a", "b", "p", "q", "v")
             )
+        )
+        # The nightly case: the same data scored again (a score row per account, no new
+        # proposals, the first run's classes as the previous ones).
+        again, again_rss, out = measured(
+            [str(KAM), "score", "--as-of", AS_OF.isoformat(), "-v2"], db_env
+        )
+        steps = [line for line in out.splitlines() if line.startswith("Steps:")]
+        print(
+            f"  second scoring (nothing changed): {again:.1f} s, peak RSS {again_rss:,.0f} MB, "
+            f"{alt_seconds / again:.1f}x; {steps[0] if steps else ''}"
         )
     sizes.write_text(size_key)
 

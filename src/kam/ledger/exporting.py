@@ -13,18 +13,27 @@ from kam.ledger.models import OrderLine
 CHUNK = 2000
 
 
+# The import's account columns, as read from the account list's query (which annotates
+# the latest run's ABC class, scores and CLV).
+ACCOUNT_VALUES = (
+    "code", "legal_name", "short_name", "english_name", "credit_code", "industry",
+    "region", "province", "city", "size", "employees", "parent__code", "kind",
+    "cooperation_domain", "cooperation_depth", "project_type", "sales_stage",
+    "owner__username", "team__name", "status", "wallet_size", "website", "address",
+    "business_description", "financial_health", "goals", "tier", "abc_class",
+    "value_score", "potential_score", "clv",
+)  # fmt: skip
+# No parent, owner or team is an empty cell, as the import reads it.
+_EMPTY_WHEN_NONE = {"parent__code", "owner__username", "team__name"}
+
+
 def account_rows(accounts: QuerySet[Account]) -> Iterator[list[Any]]:
-    rows = accounts.select_related("parent", "owner", "team").order_by("code")
-    for a in rows.iterator(chunk_size=CHUNK):
+    rows = accounts.order_by("code").values_list(*ACCOUNT_VALUES)
+    for row in rows.iterator(chunk_size=CHUNK):
         yield [
-            a.code, a.legal_name, a.short_name, a.english_name, a.credit_code, a.industry,
-            a.region, a.province, a.city, a.size, a.employees,
-            a.parent.code if a.parent else "", a.kind, a.cooperation_domain,
-            a.cooperation_depth, a.project_type, a.sales_stage,
-            a.owner.username if a.owner else "", a.team.name if a.team else "", a.status,
-            a.wallet_size, a.website, a.address, a.business_description, a.financial_health,
-            a.goals, a.tier, a.abc_class, a.value_score, a.potential_score, a.clv,
-        ]  # fmt: skip
+            "" if value is None and name in _EMPTY_WHEN_NONE else value
+            for name, value in zip(ACCOUNT_VALUES, row, strict=True)
+        ]
 
 
 def contact_rows(accounts: QuerySet[Account]) -> Iterator[list[Any]]:
