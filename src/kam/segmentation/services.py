@@ -84,15 +84,6 @@ SCORE_COLUMNS = [
     "proposed_tier",
     "tier_reason",
 ]
-_INTEGER_COLUMNS = {
-    "orders",
-    "purchase_days",
-    "recency_days",
-    "r_score",
-    "f_score",
-    "m_score",
-    "rank",
-}
 _DATE_COLUMNS = {"first_order", "last_order"}
 
 
