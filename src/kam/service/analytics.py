@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 from django.utils import timezone
@@ -19,6 +19,26 @@ from kam.ledger.models import AccountDay
 from kam.service.models import ComplaintCause, RecoveryAction, RecoveryKind, Ticket, TicketType
 
 WINDOW_DAYS = 90
+
+
+class RepeatComplaints(TypedDict):
+    """One account with two or more complaints (a row of `.values(...).annotate(count=...)`)."""
+
+    account_id: int
+    account__code: str
+    account__legal_name: str
+    count: int
+
+
+class ComplaintOrders(TypedDict):
+    """Orders around one complaint: the 90 days before, the 90 days after, days to the next."""
+
+    ticket: int
+    account: str
+    day: date
+    before: int
+    after: int
+    next_days: int | None
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -71,7 +91,7 @@ def complaint_causes(tickets: QuerySet[Ticket]) -> list[dict[str, Any]]:
     return result
 
 
-def repeat_complaints(tickets: QuerySet[Ticket], since: date) -> list[dict[str, Any]]:
+def repeat_complaints(tickets: QuerySet[Ticket], since: date) -> list[RepeatComplaints]:
     return list(
         tickets.filter(ticket_type=TicketType.COMPLAINT, created_at__date__gte=since)
         .values("account_id", "account__code", "account__legal_name")
@@ -149,7 +169,7 @@ def buying_after_complaints(tickets: QuerySet[Ticket], today: date) -> dict[str,
     ).values_list("account_id", "day", "orders")
     for account_id, day, orders in rows:
         orders_by_account[account_id].append((day, orders))
-    table = []
+    table: list[ComplaintOrders] = []
     for (pk, account_id, name, _created), day in zip(complaints, days, strict=True):
         history = orders_by_account.get(account_id, [])
         before = sum(n for d, n in history if day - timedelta(days=WINDOW_DAYS) <= d < day)
