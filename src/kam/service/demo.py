@@ -128,6 +128,7 @@ def demo_tickets_create(*, accounts: list[Account], seed: int, stdout: Any = Non
                 if ticket.resolved_at:
                     recoveries.extend(_recoveries(rng, ticket))
             if ticket.status in (Status.CALLBACK_DONE, Status.CLOSED):
+                assert ticket.resolved_at is not None  # _plan closes only resolved tickets
                 callbacks.append(
                     Callback(
                         ticket=ticket,
