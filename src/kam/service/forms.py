@@ -194,7 +194,8 @@ class WeekForm(forms.Form):
             )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean returns
         week = []
         for index in range(7):
             try:
