@@ -132,7 +132,10 @@ def _lock(ticket: Ticket, version: int | None) -> Ticket:
         Ticket.objects.select_for_update(of=("self",)).select_related("account").get(pk=ticket.pk)
     )
     if version is not None and fresh.version != int(version):
-        fresh.updated_by = User.objects.filter(pk=fresh.updated_by_id).first()
+        updated_by_id = fresh.updated_by_id
+        fresh.updated_by = (
+            User.objects.filter(pk=updated_by_id).first() if updated_by_id is not None else None
+        )
         raise TicketConflict(fresh)
     return fresh
 
@@ -633,13 +636,15 @@ def escalation_policy() -> EscalationPolicy:
 
 
 def _recipients(level: str, ticket: Ticket) -> list[User]:
+    # ticket.assignee is None without a query when there is no assignee.
     if level == EscalationLevel.WARN:
-        if ticket.assignee_id:
-            return [ticket.assignee]
+        if (assignee := ticket.assignee) is not None:
+            return [assignee]
         return list(User.objects.filter(role=Role.SERVICE_MANAGER, is_active=True))
     if level == EscalationLevel.BREACH:
         managers = list(User.objects.filter(role=Role.SERVICE_MANAGER, is_active=True))
-        return managers + ([ticket.assignee] if ticket.assignee_id else [])
+        assignee = ticket.assignee
+        return managers + ([assignee] if assignee is not None else [])
     return list(User.objects.filter(role=Role.DIRECTOR, is_active=True))
 
 
