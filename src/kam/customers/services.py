@@ -105,7 +105,8 @@ def _normalize_account(account: Account) -> None:
         and Account.objects.filter(credit_code=account.credit_code).exclude(pk=account.pk).exists()
     ):
         raise ValidationError({"credit_code": _("Another account already has this credit code.")})
-    if account.owner_id and not account.team_id:
+    # team_id first: the owner is only fetched when the team is missing.
+    if not account.team_id and account.owner is not None:
         account.team_id = account.owner.team_id
     _check_parent(account)
 
