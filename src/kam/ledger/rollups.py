@@ -9,7 +9,7 @@ Call these inside the caller's transaction.
 import csv
 import io
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -105,8 +105,8 @@ class LineSpool:
         while chunk := self.file.read(1 << 20):
             yield chunk
 
-    def csv_rows(self) -> Iterator[list[str]]:
-        """PostgreSQL: the spooled lines, parsed again."""
+    def csv_rows(self) -> Generator[list[str], None, None]:
+        """PostgreSQL: the spooled lines, parsed again (a generator, so it can be closed early)."""
         assert self.file is not None
         self.flush()
         self.file.seek(0)
