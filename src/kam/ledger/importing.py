@@ -346,7 +346,7 @@ class _OrderImport(_Import):
                 return False
             date.fromisoformat(day)
             if self.has_line_no:
-                line_text = get("line_no").strip()
+                line_text = get("line_no", "").strip()
                 if not line_text.isdecimal():
                     return False
                 line_no = int(line_text)
@@ -446,10 +446,11 @@ class _OrderImport(_Import):
                 ) + 1
                 numbered.append(line_no)
             line_nos = numbered
-        account_ids = tuple(map(self.accounts.get, codes))
-        if None in account_ids or (
-            self.editable is not None and not self.editable.issuperset(account_ids)
-        ):
+        try:
+            account_ids = tuple(map(self.accounts.__getitem__, codes))
+        except KeyError:  # an unknown account
+            return False
+        if self.editable is not None and not self.editable.issuperset(account_ids):
             return False
         line_keys = tuple(map(hash, zip(order_nos, line_nos, strict=True)))
         if len(set(line_keys)) != size or not self.seen.keys().isdisjoint(line_keys):
