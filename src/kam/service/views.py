@@ -1,6 +1,7 @@
 """Service desk pages: the queue, a ticket and its actions, settings, calendar, analytics."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -58,23 +59,36 @@ def time_left_label(delta: timedelta) -> str:
     return f"-{text}" if delta < timedelta(0) else text
 
 
+@dataclass
+class QueueRow:
+    """A ticket of the queue page with its working time left ('' when no clock runs)."""
+
+    ticket: Ticket
+    time_left: str = ""
+    breached: bool = False
+
+
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     tickets = selectors.ticket_list(request.user, form.to_filters())
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     calendar = calendar_get()
+    rows = []
     for ticket in page:
+        row = QueueRow(ticket)
         due = ticket.resolution_due
         if due and ticket.is_open and ticket.status != Status.WAITING:
             left = working_time_between(calendar, now, due)
-            ticket.time_left = time_left_label(left)
-            ticket.breached = left < timedelta(0)
+            row.time_left = time_left_label(left)
+            row.breached = left < timedelta(0)
+        rows.append(row)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
         "form": form,
         "page": page,
+        "rows": rows,
         "query": query.urlencode(),
         "may_manage": selectors.may_manage_service(request.user),
     }
