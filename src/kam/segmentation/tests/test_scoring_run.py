@@ -1,6 +1,7 @@
 """A scoring run end to end: Pareto, ABC, RFM, bad input and the fallbacks."""
 
 import datetime as dt
+import gc
 import math
 
 import pytest
@@ -203,6 +204,20 @@ def test_a_failed_run_is_recorded_with_its_error(five_accounts, monkeypatch):
 
     run = ScoringRun.objects.get()
     assert run.status == RunStatus.FAILED and "ZeroDivisionError" in run.message
+    # The run pauses the cyclic garbage collector while it works, and resumes it even so.
+    assert gc.isenabled()
+
+
+def test_a_run_pauses_the_cyclic_garbage_collector_and_resumes_it(five_accounts, monkeypatch):
+    from kam.segmentation import scoring
+
+    compute = scoring.scores_compute
+    seen = []
+    monkeypatch.setattr(
+        scoring, "scores_compute", lambda *a, **k: seen.append(gc.isenabled()) or compute(*a, **k)
+    )
+    services.scoring_run(as_of=AS_OF, with_clv=False)
+    assert seen == [False] and gc.isenabled()
 
 
 def test_a_failed_spend_model_falls_back_to_each_accounts_mean_spend(account_make, monkeypatch):
