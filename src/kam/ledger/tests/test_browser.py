@@ -4,36 +4,12 @@ import pytest
 
 from kam.ledger.models import ImportRun, OrderLine
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CSV = (
     "客户编号,订单号,日期,金额\n"
     "W1,SO-1,2024-03-05,100\n"
     "W1,SO-2,2024/13/45,100\n"
     "W1,SO-3,2024-03-07,300\n"
 )
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        yield page
-        context.close()
-        browser.close()
 
 
 @pytest.mark.browser
