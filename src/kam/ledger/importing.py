@@ -497,21 +497,11 @@ class _OrderImport(_Import):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ACCOUNT_CREATION_LOCK])
         codes = list(self.new_accounts)
-        found: dict[str, int] = {}
-        for start in range(0, len(codes), 2000):
-            found.update(
-                Account.objects.filter(code__in=codes[start : start + 2000]).values_list(
-                    "code", "id"
-                )
-            )
+        found = dict(Account.objects.filter(code__in=codes).values_list("code", "id"))
         if found and self.editable is not None:
-            scope = roles.edit_scope(self.actor) if self.actor is not None else None
-            mine = set(
-                Account.objects.filter(scope, pk__in=found.values()).values_list("id", flat=True)
-                if scope is not None
-                else found.values()
-            )
-            others = sorted(code for code, pk in found.items() if pk not in mine)
+            # Read again inside this transaction: the found accounts are new since the check.
+            self.editable = _editable_ids(self.actor)
+            others = sorted(code for code, pk in found.items() if pk not in (self.editable or ()))
             if others:
                 raise PermissionDenied(
                     gettext(
