@@ -37,8 +37,13 @@ from kam.users.models import User
 FETCH_CHUNK = 50_000
 
 
+def runs_done() -> QuerySet[ScoringRun]:
+    """Finished scoring runs, latest first."""
+    return ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-started_at", "-pk")
+
+
 def run_latest() -> ScoringRun | None:
-    return ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-started_at", "-pk").first()
+    return runs_done().first()
 
 
 def account_score_latest(account: Account) -> AccountScore | None:
@@ -57,7 +62,7 @@ def accounts_with_scores(accounts: QuerySet[Account]) -> QuerySet[Account]:
     so this costs a join, not a query. Reading the scores through the run, instead of
     copying them onto every account, keeps a scoring from rewriting a million rows.
     """
-    latest = ScoringRun.objects.filter(status=RunStatus.DONE).order_by("-started_at", "-pk")
+    latest = runs_done()
     return accounts.annotate(
         latest_score=FilteredRelation(
             "scores", condition=Q(scores__run_id=Subquery(latest.values("pk")[:1]))

@@ -25,7 +25,7 @@ from kam.audit.services import (
 )
 from kam.customers.models import Account
 from kam.lib import pgcopy
-from kam.segmentation import costs, figures, rules, scoring
+from kam.segmentation import costs, figures, rules, scoring, selectors
 from kam.segmentation.models import (
     AccountScore,
     AccountStrategicProfile,
@@ -278,10 +278,7 @@ def _proposals_write(run: ScoringRun, now: dt.datetime) -> int:
 
 def _old_scores_delete(run: ScoringRun) -> None:
     keep = list(
-        ScoringRun.objects.filter(status=RunStatus.DONE)
-        .exclude(pk=run.pk)
-        .order_by("-started_at", "-pk")
-        .values_list("pk", flat=True)[: KEEP_RUN_SCORES - 1]
+        selectors.runs_done().exclude(pk=run.pk).values_list("pk", flat=True)[: KEEP_RUN_SCORES - 1]
     )
     AccountScore.objects.exclude(run_id__in=[run.pk, *keep]).delete()
 
@@ -292,13 +289,8 @@ def _scoring_compute_and_write(
     """Figures, computation and the bulk writes of one run; returns the result and proposals."""
     step("figures")
     tier_codes = [rule["tier"] for rule in config.tier_rules]
-    previous = (
-        ScoringRun.objects.filter(status=RunStatus.DONE)
-        .exclude(pk=run.pk)
-        .order_by("-started_at", "-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    # This run is not done yet: the latest done one holds the previous classes.
+    previous = selectors.runs_done().values_list("pk", flat=True).first()
     account_figures = figures.account_figures(as_of, tier_codes, previous)
     step("costs")
     service_costs = costs.cost_to_serve_sources(as_of)
