@@ -89,7 +89,14 @@ class AccountDay(models.Model):
     Scoring reads these instead of rescanning every order line.
     """
 
-    account = models.ForeignKey("customers.Account", on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        "customers.Account",
+        on_delete=models.CASCADE,
+        related_name="+",
+        # The unique (account, day) index serves every look-up by account: a second index
+        # on the account alone was one more B-tree for each import to keep up.
+        db_index=False,
+    )
     day = models.DateField()
     revenue = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     # Cost summed over lines that have one; cost_lines says how many did.

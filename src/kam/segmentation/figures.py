@@ -129,6 +129,21 @@ def _future_sql() -> str:
   GROUP BY d.account_id"""
 
 
+def tier_index_sql(column: str, tier_codes: list[str], other: int = -1) -> str:
+    """SQL giving a tier column's position in ``tier_codes`` (``other`` for any other tier).
+
+    The codes are parameters tier0, tier1, … (see tier_params).
+    """
+    if not tier_codes:
+        return str(int(other))
+    cases = " ".join(f"WHEN %(tier{i})s THEN {i}" for i in range(len(tier_codes)))
+    return f"CASE {column} {cases} ELSE {int(other)} END"
+
+
+def tier_params(tier_codes: list[str]) -> dict[str, str]:
+    return {f"tier{i}": code for i, code in enumerate(tier_codes)}
+
+
 def figures_sql(tier_codes: list[str]) -> str:
     """Every non-archived account with its figures as of a date, from the per-account totals.
 
@@ -138,8 +153,7 @@ def figures_sql(tier_codes: list[str]) -> str:
     classes are the previous ones, -1 for none), tier0, tier1, …
     """
     money = "DOUBLE PRECISION"
-    tier_case = " ".join(f"WHEN %(tier{i})s THEN {i}" for i in range(len(tier_codes)))
-    tier_sql = f"CASE a.tier {tier_case} ELSE -1 END" if tier_codes else "-1"
+    tier_sql = tier_index_sql("a.tier", tier_codes)
 
     def net(name: str) -> str:
         return f"CAST(COALESCE(t.{name} - COALESCE(f.{name}, 0), 0) AS {money})"
@@ -216,8 +230,8 @@ def _fetch_postgresql(sql: str, params: dict[str, Any], width: int) -> np.ndarra
     return np.column_stack([rows[f"v{i}"] for i in range(width)]).astype(np.float64)
 
 
-def _fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
-    """Stream a query of numbers into a float array."""
+def numbers_fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
+    """Stream a query of numbers (named parameters) into a float array, NULL as NaN."""
     if connection.vendor == "postgresql":
         return _fetch_postgresql(sql, params, width)
     chunks: list[np.ndarray] = []
@@ -244,9 +258,9 @@ def account_figures(
         "two_years_ago": _years_back(as_of, 2).isoformat(),
         "archived": False,
         "previous_run": previous_run if previous_run is not None else -1,
-        **{f"tier{i}": code for i, code in enumerate(tier_codes)},
+        **tier_params(tier_codes),
     }
-    values = _fetch(figures_sql(tier_codes), params, len(QUERY_COLUMNS))
+    values = numbers_fetch(figures_sql(tier_codes), params, len(QUERY_COLUMNS))
     columns = {name: np.ascontiguousarray(values[:, i]) for i, name in enumerate(QUERY_COLUMNS)}
     del values
     columns["account_id"] = columns["account_id"].astype(np.int64)
@@ -269,7 +283,7 @@ def account_figures(
         ),
     ]
     for names, sql in sparse:
-        values = _fetch(sql, {}, 1 + len(names))
+        values = numbers_fetch(sql, {}, 1 + len(names))
         positions = np.searchsorted(ids, values[:, 0].astype(np.int64))
         # Archived accounts are not in ids.
         found = positions < ids.size

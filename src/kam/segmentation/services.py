@@ -236,39 +236,126 @@ def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
             cursor.executemany(sql, _sqlite_rows(result, start, stop))
 
 
-def _proposals_write(run: ScoringRun, now: dt.datetime) -> int:
-    """Supersede outdated pending run proposals, then propose every changed tier once."""
+def _open_proposals_sql(proposal_table: str, to_tier: str, from_tier: str) -> str:
+    """Proposals that stop a run from proposing the same change again.
+
+    Pending ones (a person's or a run's), and standing rejections: an account's latest
+    run proposal, rejected by a director. A run does not propose that change again (same
+    tier, from the same current tier) until it has proposed something else in between.
+    Columns: account_id, to_tier, from a run (0/1), rejected (0/1), from_tier; the
+    tier expressions are given in SQL of ``p`` (a proposal row).
+    """
+    return f"""SELECT p.account_id, {to_tier}, CASE WHEN p.run_id IS NULL THEN 0 ELSE 1 END,
+      0, {from_tier}
+    FROM {proposal_table} p WHERE p.status = %(pending)s
+    UNION ALL
+    SELECT p.account_id, {to_tier}, 1, 1, {from_tier}
+    FROM {proposal_table} p WHERE p.status = %(rejected)s AND p.run_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM {proposal_table} later WHERE later.account_id = p.account_id
+        AND later.run_id IS NOT NULL AND later.id > p.id)"""
+
+
+_OPEN_PARAMS = {"pending": ProposalStatus.PENDING, "rejected": ProposalStatus.REJECTED}
+
+
+def _proposal_work(result: scoring.ScoreResult, tier_codes: list[str]) -> tuple[int, int, int]:
+    """(open proposals, run proposals to supersede, new proposals) of a run, in NumPy.
+
+    The open proposals (_open_proposals_sql) are read as numbers and compared with the
+    run's tiers in memory, so the statements of _proposals_write run only when they
+    have something to do: a nightly run that changes nothing skips them (1,000,000
+    accounts with a pending proposal each: ≈ 3.7 s of SQLite look-ups).
+    """
+    ids = result.columns["account_id"]
+    position = {code: i for i, code in enumerate(tier_codes)}
+    position[""] = -1
+
+    def indexes(codes: np.ndarray) -> np.ndarray:
+        # Codes not in the rules get -2; the proposals' other tiers -3: never equal.
+        return np.fromiter((position.get(c, -2) for c in codes.tolist()), np.int64, ids.size)
+
+    proposed = indexes(result.columns["proposed_tier"])
+    current = indexes(result.columns["current_tier"])
+    changed = proposed != current
+    from_index = figures.tier_index_sql("p.from_tier", tier_codes, other=-3)
+    from_tier = f"CASE WHEN p.from_tier = '' THEN -1 ELSE {from_index} END"
+    rows = figures.numbers_fetch(
+        _open_proposals_sql(
+            TierProposal._meta.db_table, figures.tier_index_sql("p.to_tier", tier_codes), from_tier
+        ),
+        {**_OPEN_PARAMS, **figures.tier_params(tier_codes)},
+        5,
+    )
+    if not rows.shape[0] or not ids.size:
+        return rows.shape[0], 0, int(changed.sum())
+    account = rows[:, 0].astype(np.int64)
+    positions = np.minimum(np.searchsorted(ids, account), ids.size - 1)
+    scored = ids[positions] == account  # archived accounts are not scored
+    same = scored & (proposed[positions] == rows[:, 1])
+    rejected = rows[:, 3] > 0
+    outdated = scored & ~same & (rows[:, 2] > 0) & ~rejected
+    blocks = same & (~rejected | (current[positions] == rows[:, 4]))
+    covered = np.zeros(ids.size, dtype=bool)
+    covered[positions[blocks]] = True
+    return rows.shape[0], int(outdated.sum()), int((changed & ~covered).sum())
+
+
+def _proposals_write(
+    run: ScoringRun, result: scoring.ScoreResult, tier_codes: list[str], now: dt.datetime
+) -> int:
+    """Supersede outdated pending run proposals, then propose every changed tier once.
+
+    A change stays unproposed while the same one is pending or was the account's latest
+    run proposal and rejected (see _open_proposals_sql).
+    """
+    open_count, outdated, new = _proposal_work(result, tier_codes)
     proposal_table = TierProposal._meta.db_table
     score_table = AccountScore._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {proposal_table} SET status = %s, decided_at = %s,
-            decision_note = %s
-            WHERE status = %s AND run_id IS NOT NULL AND EXISTS (
-              SELECT 1 FROM {score_table} s WHERE s.run_id = %s
-              AND s.account_id = {proposal_table}.account_id AND s.proposed_tier <> {proposal_table}.to_tier)""",
-            [
-                ProposalStatus.SUPERSEDED,
-                stamp,
-                f"superseded by scoring run {run.pk}",
-                ProposalStatus.PENDING,
-                run.pk,
-            ],
-        )
-        # The pending proposals are read once (materialised) before inserting into the same
-        # table, so the anti-join never rescans the rows being inserted.
-        cursor.execute(
-            f"""WITH pending AS MATERIALIZED (
-              SELECT account_id, to_tier FROM {proposal_table} WHERE status = %s)
-            INSERT INTO {proposal_table} (account_id, from_tier, to_tier, reason, run_id,
-              created_at, status, decision_note)
-            SELECT s.account_id, s.current_tier, s.proposed_tier, s.tier_reason, %s, %s, %s, ''
-            FROM {score_table} s
-            LEFT JOIN pending p ON p.account_id = s.account_id AND p.to_tier = s.proposed_tier
-            WHERE s.run_id = %s AND s.proposed_tier <> s.current_tier AND p.account_id IS NULL""",
-            [ProposalStatus.PENDING, run.pk, stamp, ProposalStatus.PENDING, run.pk],
-        )
+        if outdated:
+            cursor.execute(
+                f"""UPDATE {proposal_table} SET status = %s, decided_at = %s,
+                decision_note = %s
+                WHERE status = %s AND run_id IS NOT NULL AND EXISTS (
+                  SELECT 1 FROM {score_table} s WHERE s.run_id = %s
+                  AND s.account_id = {proposal_table}.account_id
+                  AND s.proposed_tier <> {proposal_table}.to_tier)""",
+                [
+                    ProposalStatus.SUPERSEDED,
+                    stamp,
+                    f"superseded by scoring run {run.pk}",
+                    ProposalStatus.PENDING,
+                    run.pk,
+                ],
+            )
+        if not new:
+            return 0
+        params: dict[str, Any] = {
+            **_OPEN_PARAMS,
+            "run": run.pk,
+            "stamp": stamp,
+            "status": ProposalStatus.PENDING,
+        }
+        insert = f"""INSERT INTO {proposal_table} (account_id, from_tier, to_tier, reason,
+              run_id, created_at, status, decision_note)
+            SELECT s.account_id, s.current_tier, s.proposed_tier, s.tier_reason, %(run)s,
+              %(stamp)s, %(status)s, ''
+            FROM {score_table} s"""
+        where = "WHERE s.run_id = %(run)s AND s.proposed_tier <> s.current_tier"
+        if open_count > outdated:
+            # The open proposals are read once (materialised) before inserting into the
+            # same table, so the anti-join never rescans the rows being inserted.
+            open_sql = _open_proposals_sql(proposal_table, "p.to_tier", "p.from_tier")
+            insert = f"""WITH open_proposals (account_id, to_tier, from_run, rejected, from_tier)
+              AS MATERIALIZED ({open_sql})
+            {insert}
+            LEFT JOIN open_proposals o ON o.account_id = s.account_id AND o.to_tier = s.proposed_tier
+              AND (o.rejected = 0 OR o.from_tier = s.current_tier)
+            {where} AND o.account_id IS NULL"""
+        else:
+            insert = f"{insert} {where}"
+        cursor.execute(insert, params)
         if connection.vendor != "sqlite":
             return cursor.rowcount
         # (The SQLite driver does not report the rowcount of WITH … INSERT.)
@@ -314,7 +401,7 @@ def _scoring_compute_and_write(
         step("scores")
         _scores_write(run.pk, result)
         step("proposals")
-        created = _proposals_write(run, now)
+        created = _proposals_write(run, result, tier_codes, now)
     return result, created
 
 

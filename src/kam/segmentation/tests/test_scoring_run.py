@@ -176,6 +176,83 @@ def test_rescoring_keeps_one_pending_proposal_per_change(five_accounts):
     assert reason.startswith("Rule") or reason.startswith("规则")
 
 
+def test_a_changed_proposal_supersedes_the_pending_one_and_pending_tiers_are_not_proposed_again(
+    five_accounts, director
+):
+    def rules_set(tier):
+        services.scoring_config_update(actor=director, data={"tier_rules": [{"tier": tier}]})
+
+    manual = services.tier_propose(
+        account=five_accounts[3], tier="strategic", reason="Group contract", actor=director
+    )
+    rules_set("strategic")
+    first = services.scoring_run(as_of=AS_OF, with_clv=False)
+    # M060 already waits for "strategic" (the manual proposal): not proposed again.
+    assert first.proposals_created == 4
+    rules_set("ordinary")
+    second = services.scoring_run(as_of=AS_OF, with_clv=False)
+    assert second.proposals_created == 5
+    superseded = TierProposal.objects.filter(status=ProposalStatus.SUPERSEDED)
+    assert sorted(superseded.values_list("account__code", flat=True)) == [
+        "M040", "M100", "M300", "M500",
+    ]  # fmt: skip
+    assert {p.decision_note for p in superseded} == {f"superseded by scoring run {second.pk}"}
+    manual.refresh_from_db()
+    assert manual.status == ProposalStatus.PENDING  # a person's proposal stays
+    pending = TierProposal.objects.filter(status=ProposalStatus.PENDING, run=second)
+    assert sorted(pending.values_list("to_tier", flat=True)) == ["ordinary"] * 5
+    # Nothing changed: nothing is proposed or superseded.
+    third = services.scoring_run(as_of=AS_OF, with_clv=False)
+    assert third.proposals_created == 0
+    assert TierProposal.objects.filter(status=ProposalStatus.PENDING).count() == 6
+    assert superseded.count() == 4
+
+
+def test_a_rejected_change_is_not_proposed_again_until_the_run_proposes_something_else(
+    five_accounts, director
+):
+    def rules_set(tier):
+        services.scoring_config_update(actor=director, data={"tier_rules": [{"tier": tier}]})
+
+    def proposals_of(code):
+        return list(
+            TierProposal.objects.filter(account__code=code)
+            .order_by("pk")
+            .values_list("to_tier", "status")
+        )
+
+    rules_set("key")
+    services.scoring_run(as_of=AS_OF, with_clv=False)
+    first = TierProposal.objects.get(account__code="M500")
+    services.tier_proposal_reject(proposal=first, director=director, note="Not yet")
+    # The director said no: the nightly runs do not ask again.
+    assert services.scoring_run(as_of=AS_OF, with_clv=False).proposals_created == 0
+    assert services.scoring_run(as_of=AS_OF, with_clv=False).proposals_created == 0
+    assert proposals_of("M500") == [("key", "rejected")]
+    # The figures say something else, then "key" again: both are new proposals.
+    rules_set("important")
+    assert services.scoring_run(as_of=AS_OF, with_clv=False).proposals_created == 5
+    rules_set("key")
+    assert services.scoring_run(as_of=AS_OF, with_clv=False).proposals_created == 5
+    assert proposals_of("M500") == [
+        ("key", "rejected"), ("important", "superseded"), ("key", "pending"),
+    ]  # fmt: skip
+    # A rejection from another current tier does not stop the proposal.
+    services.tier_proposal_reject(
+        proposal=TierProposal.objects.get(account__code="M300", status="pending"),
+        director=director,
+    )
+    services.scoring_config_update(
+        actor=director,
+        data={"tier_rules": [{"tier": "strategic", "min_revenue": 10**9}, {"tier": "key"}]},
+    )
+    services.tier_override(
+        account=five_accounts[1], tier="strategic", reason="Group contract", actor=director
+    )
+    assert services.scoring_run(as_of=AS_OF, with_clv=False).proposals_created == 1
+    assert proposals_of("M300")[-1] == ("key", "pending")
+
+
 def test_return_rate_uses_service_costs_and_discounts(five_accounts, director, monkeypatch):
     from kam.segmentation import costs
 

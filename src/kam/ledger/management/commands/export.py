@@ -13,6 +13,9 @@ from kam.users.models import Role, User
 
 
 class Command(BaseCommand):
+    # A data command: the project checks run with `kam check` and `kam serve`, not on
+    # every import, export or scoring (≈ 0.3 s each).
+    requires_system_checks: list[str] = []
     help = "Export accounts, contacts or order lines with the import's columns (re-importable)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -16,6 +16,9 @@ SHOW_ERRORS = 200
 
 
 class Command(BaseCommand):
+    # A data command: the project checks run with `kam check` and `kam serve`, not on
+    # every import, export or scoring (≈ 0.3 s each).
+    requires_system_checks: list[str] = []
     help = (
         "Import accounts, contacts or order lines from CSV (UTF-8, GBK), .csv.gz or XLSX. "
         "Every row is checked first; a file with errors writes nothing unless --skip-invalid."

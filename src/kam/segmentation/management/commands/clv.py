@@ -35,6 +35,9 @@ def _number(value: float) -> str:
 
 
 class Command(BaseCommand):
+    # A data command: the project checks run with `kam check` and `kam serve`, not on
+    # every import, export or scoring (≈ 0.3 s each).
+    requires_system_checks: list[str] = []
     help = "Fit the CLV models (fit) or write per-account predictions (predict)."
 
     def add_arguments(self, parser: CommandParser) -> None:
