@@ -471,8 +471,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="reuse the CSV, the alternative's result and loaded databases of an earlier run "
-        "with the same sizes (scoring state is reset, so kam score runs as a first scoring)",
+        help="reuse the CSV, the alternative's result and the databases an earlier run with "
+        "the same sizes loaded (scoring state is reset, so kam score runs as a first scoring; "
+        "a database not loaded yet is loaded)",
     )
     parser.add_argument(
         "--retime-alternative",
@@ -505,11 +506,15 @@ def main() -> None:
     csv_path = workdir / "order_lines.csv"
     print(f"bench_score: {args.accounts:,} accounts, {args.lines:,} order lines, as of {AS_OF}")
     sizes = workdir / "sizes.json"
-    size_key = json.dumps([args.accounts, args.lines, args.seed, sorted(args.databases.split(","))])
+    size_key = json.dumps([args.accounts, args.lines, args.seed])
     reuse = args.reuse and sizes.exists() and sizes.read_text() == size_key
     if args.reuse and not reuse:
         print("  nothing to reuse for these sizes: full run")
-    sizes.unlink(missing_ok=True)
+    if not reuse:
+        # A database counts as loaded once its own marker says so (see below).
+        sizes.unlink(missing_ok=True)
+        for marker in workdir.glob("loaded-*"):
+            marker.unlink()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     result_path = workdir / "alternative.json"
     if not reuse:
@@ -544,20 +549,25 @@ def main() -> None:
         f"{alt_seconds:.1f} s, peak RSS {alt_rss:,.0f} MB"
     )
 
+    if not reuse:
+        sizes.write_text(size_key)
     for name in args.databases.split(","):
+        loaded = workdir / f"loaded-{name}"
+        reuse_db = reuse and loaded.exists()
+        loaded.unlink(missing_ok=True)
         if name == "sqlite":
             database = workdir / "bench.sqlite3"
-            if not reuse:
+            if not reuse_db:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{database}{suffix}").unlink(missing_ok=True)
             url = f"sqlite:///{database}"
         else:
             url = args.postgresql_url
-            if not reuse:
+            if not reuse_db:
                 _postgres_recreate(url)
         db_env = {**env, "KAM_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "kam.settings"}
         print(f"{name}:")
-        phase = ["--phase", "reset"] if reuse else ["--phase", "load"]
+        phase = ["--phase", "reset"] if reuse_db else ["--phase", "load"]
         subprocess.run(
             [
                 PYTHON,
@@ -573,6 +583,7 @@ def main() -> None:
             env=db_env,
             check=True,
         )
+        loaded.write_text(size_key)
         seconds, rss, out = measured(
             [str(KAM), "score", "--as-of", AS_OF.isoformat(), "-v2"], db_env
         )
@@ -602,7 +613,6 @@ def main() -> None:
             f"  second scoring (nothing changed): {again:.1f} s, peak RSS {again_rss:,.0f} MB, "
             f"{alt_seconds / again:.1f}x; {steps[0] if steps else ''}"
         )
-    sizes.write_text(size_key)
 
 
 def _version(module: str) -> str:
