@@ -258,13 +258,13 @@ def _open_proposals_sql(proposal_table: str, to_tier: str, from_tier: str) -> st
 _OPEN_PARAMS = {"pending": ProposalStatus.PENDING, "rejected": ProposalStatus.REJECTED}
 
 
-def _proposal_work(result: scoring.ScoreResult, tier_codes: list[str]) -> tuple[int, int, int]:
-    """(open proposals, run proposals to supersede, new proposals) of a run, in NumPy.
+def _proposal_work(result: scoring.ScoreResult, tier_codes: list[str]) -> tuple[bool, bool, bool]:
+    """Whether a run supersedes proposals, leaves open ones, proposes new ones (NumPy).
 
     The open proposals (_open_proposals_sql) are read as numbers and compared with the
-    run's tiers in memory, so the statements of _proposals_write run only when they
-    have something to do: a nightly run that changes nothing skips them (1,000,000
-    accounts with a pending proposal each: ≈ 3.7 s of SQLite look-ups).
+    run's tiers in memory, so on SQLite the statements of _proposals_write run only when
+    they have something to do: a nightly run that changes nothing skips them (1,000,000
+    accounts with a pending proposal each: ≈ 3.7 s of look-ups, against ≈ 0.5 s here).
     """
     ids = result.columns["account_id"]
     position = {code: i for i, code in enumerate(tier_codes)}
@@ -287,7 +287,7 @@ def _proposal_work(result: scoring.ScoreResult, tier_codes: list[str]) -> tuple[
         5,
     )
     if not rows.shape[0] or not ids.size:
-        return rows.shape[0], 0, int(changed.sum())
+        return False, False, bool(changed.any())
     account = rows[:, 0].astype(np.int64)
     positions = np.minimum(np.searchsorted(ids, account), ids.size - 1)
     scored = ids[positions] == account  # archived accounts are not scored
@@ -297,7 +297,7 @@ def _proposal_work(result: scoring.ScoreResult, tier_codes: list[str]) -> tuple[
     blocks = same & (~rejected | (current[positions] == rows[:, 4]))
     covered = np.zeros(ids.size, dtype=bool)
     covered[positions[blocks]] = True
-    return rows.shape[0], int(outdated.sum()), int((changed & ~covered).sum())
+    return bool(outdated.any()), not outdated.all(), bool((changed & ~covered).any())
 
 
 def _proposals_write(
@@ -308,7 +308,12 @@ def _proposals_write(
     A change stays unproposed while the same one is pending or was the account's latest
     run proposal and rejected (see _open_proposals_sql).
     """
-    open_count, outdated, new = _proposal_work(result, tier_codes)
+    if connection.vendor == "sqlite":
+        outdated, still_open, new = _proposal_work(result, tier_codes)
+    else:
+        # PostgreSQL runs the statements below faster than the check reads the open
+        # proposals (no change on 1,000,000 accounts: ≈ 1.1 s against ≈ 2.4 s).
+        outdated = still_open = new = True
     proposal_table = TierProposal._meta.db_table
     score_table = AccountScore._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -343,7 +348,7 @@ def _proposals_write(
               %(stamp)s, %(status)s, ''
             FROM {score_table} s"""
         where = "WHERE s.run_id = %(run)s AND s.proposed_tier <> s.current_tier"
-        if open_count > outdated:
+        if still_open:
             # The open proposals are read once (materialised) before inserting into the
             # same table, so the anti-join never rescans the rows being inserted.
             open_sql = _open_proposals_sql(proposal_table, "p.to_tier", "p.from_tier")
