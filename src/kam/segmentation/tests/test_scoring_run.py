@@ -208,6 +208,21 @@ def test_a_changed_proposal_supersedes_the_pending_one_and_pending_tiers_are_not
     assert superseded.count() == 4
 
 
+def test_a_run_that_changes_nothing_writes_no_proposal_statement(five_accounts):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.scoring_run(as_of=AS_OF, with_clv=False)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.scoring_run(as_of=AS_OF, with_clv=False).proposals_created == 0
+    table = TierProposal._meta.db_table
+    writes = [
+        q["sql"] for q in queries.captured_queries
+        if table in q["sql"] and ("UPDATE" in q["sql"] or "INSERT" in q["sql"])
+    ]  # fmt: skip
+    assert writes == []
+
+
 def test_a_rejected_change_is_not_proposed_again_until_the_run_proposes_something_else(
     five_accounts, director
 ):
