@@ -10,6 +10,7 @@ the CLV models see exactly those days (same-day orders are one transaction).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,36 +145,93 @@ def tier_params(tier_codes: list[str]) -> dict[str, str]:
     return {f"tier{i}": code for i, code in enumerate(tier_codes)}
 
 
+# Small whole numbers travel packed into one value (bits, low first), as fewer values
+# cross from SQLite into Python: converting them one by one is most of reading the figures
+# (17 values per account took ≈ 4 s of ≈ 9 s for 1,000,000 accounts). All packs stay
+# within the 53 bits a float64 holds exactly.
+PACKS: dict[str, list[tuple[str, int]]] = {
+    "flags": [
+        ("has_orders", 1),
+        ("previous_abc_index", 2),
+        ("tier_index", 10),
+        ("future_days", 40),
+    ],
+    "counts": [("purchase_days", 20), ("orders", 33)],
+    "days": [("first_purchase", 20), ("last_purchase", 20)],
+}
+# Packed parts that are -1 for none are stored plus one.
+_OFFSET_PARTS = {"previous_abc_index", "tier_index", "first_purchase", "last_purchase"}
+
+
+def _pack_sql(parts: dict[str, str], pack: str) -> str:
+    terms, shift = [], 0
+    for name, bits in PACKS[pack]:
+        expression = f"CAST({parts[name]} AS BIGINT)"
+        if name in _OFFSET_PARTS:
+            expression = f"({expression} + 1)"
+        terms.append(expression if not shift else f"{expression} * {2**shift}")
+        shift += bits
+    return " + ".join(terms)
+
+
+def _unpack(values: np.ndarray, pack: str) -> dict[str, np.ndarray]:
+    numbers = values.astype(np.int64)
+    columns, shift = {}, 0
+    for name, bits in PACKS[pack]:
+        part = (numbers >> shift) & ((1 << bits) - 1)
+        columns[name] = (part - 1 if name in _OFFSET_PARTS else part).astype(np.float64)
+        shift += bits
+    return columns
+
+
 def figures_sql(tier_codes: list[str]) -> str:
     """Every non-archived account with its figures as of a date, from the per-account totals.
 
     Accounts with rollup days after the date (``future``) have those days subtracted;
-    revenue in a 12-month window is the difference of two running totals. Named
-    parameters: as_of, year_ago, two_years_ago, archived, previous_run (the run whose ABC
-    classes are the previous ones, -1 for none), tier0, tier1, …
+    revenue in a 12-month window is the difference of two running totals. The margin is
+    revenue − cost scaled up to every line (NULL without cost). Named parameters: as_of,
+    year_ago, two_years_ago, archived, previous_run (the run whose ABC classes are the
+    previous ones, -1 for none), tier0, tier1, …
     """
+    if len(tier_codes) >= 2**10 - 1:
+        raise ValueError("Too many tiers.")
     money = "DOUBLE PRECISION"
-    tier_sql = tier_index_sql("a.tier", tier_codes)
 
     def net(name: str) -> str:
         return f"CAST(COALESCE(t.{name} - COALESCE(f.{name}, 0), 0) AS {money})"
 
     first_purchase = "CASE WHEN t.first_purchase <= %(as_of)s THEN t.first_purchase END"
+    parts = {
+        "has_orders": "CASE WHEN t.account_id IS NULL THEN 0 ELSE 1 END",
+        "previous_abc_index": (
+            "CASE p.abc_class WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'C' THEN 2 ELSE -1 END"
+        ),
+        "tier_index": tier_index_sql("a.tier", tier_codes),
+        "future_days": "COALESCE(f.days, 0)",
+        "purchase_days": net("purchase_days"),
+        "orders": net("orders"),
+        "first_purchase": f"COALESCE({_day_sql(first_purchase)}, -1)",
+        "last_purchase": f"COALESCE({_day_sql(_LAST_PURCHASE)}, -1)",
+    }
+    # revenue − cost × lines / cost lines: the operations of the NumPy code it replaced,
+    # in the same order, so the figures are the same to the last bit.
+    margin = (
+        f"CASE WHEN {net('cost_lines')} > 0 THEN "
+        f"{net('revenue')} - {net('cost')} * {net('lines')} / {net('cost_lines')} END"
+    )
     return f"""
 WITH future AS ({_future_sql()})
 SELECT a.id,
-  CASE WHEN t.account_id IS NULL THEN 0 ELSE 1 END,
-  {tier_sql},
-  CASE p.abc_class WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'C' THEN 2 ELSE -1 END,
-  {net("revenue")}, {net("cost")}, {net("cost_lines")}, {net("lines")}, {net("orders")},
-  {net("purchase_days")}, {net("purchase_revenue")},
-  COALESCE({_day_sql(first_purchase)}, -1),
+  {_pack_sql(parts, "flags")},
+  {net("revenue")},
+  {margin},
+  {_pack_sql(parts, "counts")},
+  {net("purchase_revenue")},
   CAST(CASE WHEN t.first_purchase <= %(as_of)s THEN t.first_purchase_revenue ELSE 0 END
     AS {money}),
-  COALESCE({_day_sql(_LAST_PURCHASE)}, -1),
+  {_pack_sql(parts, "days")},
   CAST({_running_revenue_sql("%(year_ago)s")} AS {money}),
-  CAST({_running_revenue_sql("%(two_years_ago)s")} AS {money}),
-  COALESCE(f.days, 0)
+  CAST({_running_revenue_sql("%(two_years_ago)s")} AS {money})
 FROM customers_account a
 LEFT JOIN ledger_accounttotal t ON t.account_id = a.id AND t.first_day <= %(as_of)s
 LEFT JOIN future f ON f.account_id = a.id
@@ -183,25 +241,19 @@ ORDER BY a.id
 """
 
 
-# Columns of figures_sql, in order; all numeric (dates as days since 1970-01-01, -1 for none).
+# Columns of figures_sql, in order; all numeric (dates as days since 1970-01-01, -1 for
+# none; NULL margin as NaN); the packs are unpacked by account_figures.
 QUERY_COLUMNS = [
     "account_id",
-    "has_orders",
-    "tier_index",
-    "previous_abc_index",
+    "flags",
     "revenue",
-    "cost",
-    "cost_lines",
-    "lines",
-    "orders",
-    "purchase_days",
+    "margin",
+    "counts",
     "purchase_revenue",
-    "first_purchase",
     "first_purchase_revenue",
-    "last_purchase",
+    "days",
     "revenue_to_year_ago",
     "revenue_to_two_years_ago",
-    "future_days",
 ]
 
 
@@ -238,7 +290,11 @@ def numbers_fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(FETCH_ROWS):
-            chunks.append(np.array(rows, dtype=np.float64).reshape(-1, width))
+            # (fromiter over the flattened rows: no intermediate nested list; None is NaN.)
+            values = itertools.chain.from_iterable(rows)
+            chunks.append(
+                np.fromiter(values, dtype=np.float64, count=len(rows) * width).reshape(-1, width)
+            )
     return np.concatenate(chunks) if chunks else np.zeros((0, width))
 
 
@@ -264,6 +320,8 @@ def account_figures(
     columns = {name: np.ascontiguousarray(values[:, i]) for i, name in enumerate(QUERY_COLUMNS)}
     del values
     columns["account_id"] = columns["account_id"].astype(np.int64)
+    for pack in PACKS:
+        columns.update(_unpack(columns.pop(pack), pack))
     to_year_ago = columns.pop("revenue_to_year_ago")
     columns["revenue_12m"] = columns["revenue"] - to_year_ago
     columns["revenue_prev_12m"] = to_year_ago - columns.pop("revenue_to_two_years_ago")

@@ -121,6 +121,10 @@ def weights_validate(weights: Any, allowed: list[str], field: str) -> dict[str, 
     return clean
 
 
+# (The scoring reads an account's tier as its rule's position in 10 bits: see figures.py.)
+MAX_RULES = 100
+
+
 def _conditions(rule: dict[str, Any]) -> list[str]:
     return [key for key in ("abc", *NUMERIC_CONDITIONS) if key in rule]
 
@@ -130,6 +134,8 @@ def tier_rules_validate(tier_rules: Any) -> list[dict[str, Any]]:
     field = "tier_rules"
     if not isinstance(tier_rules, list) or not tier_rules:
         raise ValidationError({field: _("Give the tier rules as a non-empty list of objects.")})
+    if len(tier_rules) > MAX_RULES:
+        raise ValidationError({field: _("At most %(n)s tier rules.") % {"n": MAX_RULES}})
     seen: set[str] = set()
     clean = []
     for number, rule in enumerate(tier_rules, start=1):

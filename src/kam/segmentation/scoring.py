@@ -261,10 +261,9 @@ def scores_compute(
     ids = figures["account_id"]
     has_orders = figures["has_orders"] > 0
     revenue = figures["revenue"]
-    lines, cost_lines = figures["lines"], figures["cost_lines"]
-    with_cost = cost_lines > 0
-    scaled_cost = np.divide(figures["cost"] * lines, cost_lines, out=np.zeros(n), where=with_cost)
-    margin = np.where(with_cost, revenue - scaled_cost, np.nan)
+    # Revenue − cost scaled up to every line; NaN where no line has a cost.
+    margin = figures["margin"]
+    with_cost = ~np.isnan(margin)
     basis = "margin" if with_cost.any() else "revenue"
     value = np.where(with_cost, margin, revenue) if basis == "margin" else revenue.copy()
 
