@@ -294,9 +294,8 @@ def alternative(csv_path: Path, result_path: Path) -> None:
     ]
     previous_year = previous.groupby("account_code")["revenue"].sum()
     per_account["revenue_12m"] = last_year.reindex(per_account.index).fillna(0)
-    per_account["growth_12m"] = (
-        per_account["revenue_12m"] / previous_year.reindex(per_account.index)
-    ) - 1
+    per_account["revenue_prev_12m"] = previous_year.reindex(per_account.index)
+    per_account["growth_12m"] = (per_account["revenue_12m"] / per_account["revenue_prev_12m"]) - 1
     with_cost = per_account["cost_lines"] > 0
     margin = (
         per_account["revenue"]
@@ -369,10 +368,38 @@ def alternative(csv_path: Path, result_path: Path) -> None:
         discount_rate=(1.1 ** (1 / 12) - 1),
     )
     ranked["clv"] = summary["clv"].reindex(ranked.index)
+
+    # Value and potential scores (kam's default weights over mid-rank percentiles; no
+    # strategic criteria are set in this data) and the default tier rules, first match wins.
+    def percentile(column: pd.Series) -> pd.Series:
+        return 100 * (column.rank(method="average") - 0.5) / column.notna().sum()
+
+    components = {
+        "margin": (percentile(ranked["value"]), 0.35),
+        "revenue": (percentile(ranked["revenue"]), 0.15),
+        "clv": (percentile(ranked["clv"]), 0.2),
+        # Growth only where the year before had positive revenue, as kam does.
+        "growth": (percentile(ranked["growth_12m"].where(ranked["revenue_prev_12m"] > 0)), 0.1),
+    }
+    weighted = sum(c.fillna(0) * w for c, w in components.values())
+    weights = sum(c.notna() * w for c, w in components.values())
+    ranked["value_score"] = weighted / weights.where(weights > 0)
+    ranked["potential_score"] = components["growth"][0]
+    is_a, is_b = ranked["abc"] == "A", ranked["abc"] == "B"
+    ranked["tier"] = np.select(
+        [
+            is_a & (ranked["value_score"] >= 80),
+            is_a | (ranked["value_score"] >= 70),
+            is_b | (ranked["potential_score"] >= 70),
+        ],
+        ["strategic", "key", "important"],
+        "ordinary",
+    )
     result_path.write_text(
         json.dumps(
             {
                 "abc": ranked["abc"].to_dict(),
+                "tiers": ranked["tier"].value_counts().to_dict(),
                 "head_count": head,
                 "accounts": len(ranked),
                 "total": float(total),
@@ -430,9 +457,12 @@ def db_results(env: dict[str, str]) -> dict:
         "import django, json; django.setup()\n"
         "from kam.segmentation.models import AccountScore, ScoringRun\n"
         "run = ScoringRun.objects.filter(status='done').latest('started_at')\n"
-        "abc = dict(AccountScore.objects.filter(run=run).values_list('account__code', 'abc_class'))\n"
+        "scores = AccountScore.objects.filter(run=run)\n"
+        "abc = dict(scores.values_list('account__code', 'abc_class'))\n"
+        "from django.db.models import Count\n"
+        "tiers = dict(scores.exclude(orders=0, revenue=0).values_list('proposed_tier').annotate(n=Count('id')))\n"
         "print(json.dumps({'abc': abc, 'head_count': run.head_count, 'accounts': run.parameters['accounts_with_orders'],\n"
-        "  'total': run.value_total, 'params': run.parameters.get('clv', {})}))\n"
+        "  'total': run.value_total, 'params': run.parameters.get('clv', {}), 'tiers': tiers}))\n"
     )
     out = subprocess.run(
         [PYTHON, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -452,6 +482,14 @@ def compare(ours: dict, theirs: dict) -> list[str]:
     if differing:
         problems.append(f"{len(differing)} ABC classes differ, e.g. {differing[:5]}")
     return problems
+
+
+def tiers_compare(ours: dict, theirs: dict) -> str:
+    """Accounts per proposed tier, kam against the alternative (accounts with orders)."""
+    tiers = sorted(set(ours) | set(theirs))
+    same = all(ours.get(t, 0) == theirs.get(t, 0) for t in tiers)
+    counts = ", ".join(f"{t} {ours.get(t, 0):,}/{theirs.get(t, 0):,}" for t in tiers)
+    return f"{'identical' if same else 'DIFFERENT'} ({counts})"
 
 
 def main() -> None:
@@ -594,6 +632,9 @@ def main() -> None:
         print(f"  speed-up over the alternative: {alt_seconds / seconds:.1f}x")
         print(
             f"  ABC classes and Pareto figures identical: {'yes' if not problems else 'NO: ' + '; '.join(problems)}"
+        )
+        print(
+            f"  proposed tiers (kam/alternative): {tiers_compare(ours['tiers'], theirs['tiers'])}"
         )
         ours_params, their_params = ours["params"], theirs["params"]
         print(
