@@ -63,6 +63,13 @@ class AccountFigures:
             tiers[positions] = list(self.other_tiers.values())
         return tiers
 
+    def current_tier_index(self) -> np.ndarray:
+        """Each account's tier as its position in tier_codes; -1 for none, -2 for another."""
+        index = self.columns["tier_index"].astype(np.int64)
+        if self.other_tiers:
+            index[np.searchsorted(self["account_id"], list(self.other_tiers))] = -2
+        return index
+
     def previous_abc(self) -> np.ndarray:
         codes = np.array([*ABC_CODES, ""], dtype=object)
         index = self.columns["previous_abc_index"].astype(np.int64)

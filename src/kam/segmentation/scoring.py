@@ -412,6 +412,9 @@ def scores_compute(
         "return_rate": return_rate,
         "current_tier": figures.current_tiers(),
         "proposed_tier": proposed,
+        # The same two as positions in the tier rules (-1 no tier, -2 a tier not in them).
+        "current_tier_index": figures.current_tier_index(),
+        "proposed_tier_index": chosen,
     }
     classes, counts = np.unique(analysis.abc_class, return_counts=True)
     summary: dict[str, Any] = {

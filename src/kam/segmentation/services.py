@@ -268,15 +268,10 @@ def _proposal_work(result: scoring.ScoreResult, tier_codes: list[str]) -> tuple[
     standing rejections, against ≈ 0.5–1.3 s for this read).
     """
     ids = result.columns["account_id"]
-    position = {code: i for i, code in enumerate(tier_codes)}
-    position[""] = -1
-
-    def indexes(codes: np.ndarray) -> np.ndarray:
-        # Codes not in the rules get -2; the proposals' other tiers -3: never equal.
-        return np.fromiter((position.get(c, -2) for c in codes.tolist()), np.int64, ids.size)
-
-    proposed = indexes(result.columns["proposed_tier"])
-    current = indexes(result.columns["current_tier"])
+    # Tiers as positions in the rules: -1 none, -2 a current tier not in the rules, and
+    # -3 a proposal's tier not in them (never equal to any of the run's).
+    proposed = result.columns["proposed_tier_index"]
+    current = result.columns["current_tier_index"]
     changed = proposed != current
     from_index = figures.tier_index_sql("p.from_tier", tier_codes, other=-3)
     from_tier = f"CASE WHEN p.from_tier = '' THEN -1 ELSE {from_index} END"
