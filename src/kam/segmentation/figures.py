@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 
 from kam.lib import pgcopy
 
@@ -116,25 +118,38 @@ def _running_revenue_sql(day: str) -> str:
       WHERE s.account_id = t.account_id AND s.day <= {day} ORDER BY s.day DESC LIMIT 1) END"""
 
 
-_FUTURE_SUMS = """SUM(d.revenue) AS revenue, SUM(d.cost) AS cost,
-    SUM(d.cost_lines) AS cost_lines, SUM(d.lines) AS lines, SUM(d.orders) AS orders,
-    SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END) AS purchase_days,
-    SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS purchase_revenue,
-    COUNT(*) AS days"""
+_FUTURE_SUMS = """CAST(SUM(d.revenue) AS DOUBLE PRECISION), CAST(SUM(d.cost) AS DOUBLE PRECISION),
+    SUM(d.cost_lines), SUM(d.lines), SUM(d.orders),
+    SUM(CASE WHEN d.revenue > 0 THEN 1 ELSE 0 END),
+    CAST(SUM(CASE WHEN d.revenue > 0 THEN d.revenue ELSE 0 END) AS DOUBLE PRECISION),
+    COUNT(*), MAX(CASE WHEN ft.first_day > %(as_of)s THEN 1 ELSE 0 END)"""
 
 
-def _future_sql() -> str:
-    """Per account with days after as_of: the sums of those days.
+# Columns of FUTURE_SQL, in order.
+FUTURE_COLUMNS = [
+    "account_id",
+    "revenue",
+    "cost",
+    "cost_lines",
+    "lines",
+    "orders",
+    "purchase_days",
+    "purchase_revenue",
+    "future_days",
+    "only_later",
+]
 
-    CROSS JOIN keeps SQLite's join order (the few totals with later days, then an index
-    range each); PostgreSQL reorders it freely and picks a parallel hash join, faster
-    there than a million index ranges through a small buffer cache.
-    """
-    return f"""
+# Per account with days after as_of: the sums of those days, which account_figures
+# subtracts from the totals (none when every day is later: its totals are not read) (few accounts: read apart, they cost the main query no join).
+# CROSS JOIN keeps SQLite's join order (the few totals with later days, then an index
+# range each); PostgreSQL reorders it freely and picks a parallel hash join, faster there
+# than a million index ranges through a small buffer cache.
+FUTURE_SQL = f"""
   SELECT d.account_id, {_FUTURE_SUMS}
   FROM ledger_accounttotal ft CROSS JOIN ledger_accountday d
   WHERE ft.last_day > %(as_of)s AND d.account_id = ft.account_id AND d.day > %(as_of)s
-  GROUP BY d.account_id"""
+  GROUP BY d.account_id
+  ORDER BY d.account_id"""
 
 
 def tier_index_sql(column: str, tier_codes: list[str], other: int = -1) -> str:
@@ -157,13 +172,9 @@ def tier_params(tier_codes: list[str]) -> dict[str, str]:
 # (17 values per account took ≈ 4 s of ≈ 9 s for 1,000,000 accounts). All packs stay
 # within the 53 bits a float64 holds exactly.
 PACKS: dict[str, list[tuple[str, int]]] = {
-    "flags": [
-        ("has_orders", 1),
-        ("previous_abc_index", 2),
-        ("tier_index", 10),
-        ("future_days", 40),
-    ],
+    "flags": [("has_orders", 1), ("previous_abc_index", 2), ("tier_index", 10)],
     "counts": [("purchase_days", 20), ("orders", 33)],
+    "lines": [("cost_lines", 26), ("lines", 27)],
     "days": [("first_purchase", 20), ("last_purchase", 20)],
 }
 # Packed parts that are -1 for none are stored plus one.
@@ -192,20 +203,20 @@ def _unpack(values: np.ndarray, pack: str) -> dict[str, np.ndarray]:
 
 
 def figures_sql(tier_codes: list[str]) -> str:
-    """Every non-archived account with its figures as of a date, from the per-account totals.
+    """Every non-archived account with its totals and figures as of a date.
 
-    Accounts with rollup days after the date (``future``) have those days subtracted;
-    revenue in a 12-month window is the difference of two running totals. The margin is
-    revenue − cost scaled up to every line (NULL without cost). Named parameters: as_of,
-    year_ago, two_years_ago, archived, previous_run (the run whose ABC classes are the
-    previous ones, -1 for none), tier0, tier1, …
+    From the per-account totals; the days after the date are subtracted afterwards
+    (FUTURE_SQL). Revenue up to a date is a running total, read by one index look-up
+    where the date falls inside the account's days. Named parameters: as_of, year_ago,
+    two_years_ago, archived, previous_run (the run whose ABC classes are the previous
+    ones, -1 for none), tier0, tier1, …
     """
     if len(tier_codes) >= 2**10 - 1:
         raise ValueError("Too many tiers.")
     money = "DOUBLE PRECISION"
 
-    def net(name: str) -> str:
-        return f"CAST(COALESCE(t.{name} - COALESCE(f.{name}, 0), 0) AS {money})"
+    def total(name: str) -> str:
+        return f"CAST(COALESCE(t.{name}, 0) AS {money})"
 
     first_purchase = "CASE WHEN t.first_purchase <= %(as_of)s THEN t.first_purchase END"
     parts = {
@@ -214,26 +225,21 @@ def figures_sql(tier_codes: list[str]) -> str:
             "CASE p.abc_class WHEN 'A' THEN 0 WHEN 'B' THEN 1 WHEN 'C' THEN 2 ELSE -1 END"
         ),
         "tier_index": tier_index_sql("a.tier", tier_codes),
-        "future_days": "COALESCE(f.days, 0)",
-        "purchase_days": net("purchase_days"),
-        "orders": net("orders"),
+        "purchase_days": "COALESCE(t.purchase_days, 0)",
+        "orders": "COALESCE(t.orders, 0)",
+        "cost_lines": "COALESCE(t.cost_lines, 0)",
+        "lines": "COALESCE(t.lines, 0)",
         "first_purchase": f"COALESCE({_day_sql(first_purchase)}, -1)",
         "last_purchase": f"COALESCE({_day_sql(_LAST_PURCHASE)}, -1)",
     }
-    # revenue − cost × lines / cost lines: the operations of the NumPy code it replaced,
-    # in the same order, so the figures are the same to the last bit.
-    margin = (
-        f"CASE WHEN {net('cost_lines')} > 0 THEN "
-        f"{net('revenue')} - {net('cost')} * {net('lines')} / {net('cost_lines')} END"
-    )
     return f"""
-WITH future AS ({_future_sql()})
 SELECT a.id,
   {_pack_sql(parts, "flags")},
-  {net("revenue")},
-  {margin},
+  {total("revenue")},
+  {total("cost")},
   {_pack_sql(parts, "counts")},
-  {net("purchase_revenue")},
+  {_pack_sql(parts, "lines")},
+  {total("purchase_revenue")},
   CAST(CASE WHEN t.first_purchase <= %(as_of)s THEN t.first_purchase_revenue ELSE 0 END
     AS {money}),
   {_pack_sql(parts, "days")},
@@ -241,7 +247,6 @@ SELECT a.id,
   CAST({_running_revenue_sql("%(two_years_ago)s")} AS {money})
 FROM customers_account a
 LEFT JOIN ledger_accounttotal t ON t.account_id = a.id AND t.first_day <= %(as_of)s
-LEFT JOIN future f ON f.account_id = a.id
 LEFT JOIN segmentation_accountscore p ON p.run_id = %(previous_run)s AND p.account_id = a.id
 WHERE a.archived = %(archived)s
 ORDER BY a.id
@@ -249,13 +254,14 @@ ORDER BY a.id
 
 
 # Columns of figures_sql, in order; all numeric (dates as days since 1970-01-01, -1 for
-# none; NULL margin as NaN); the packs are unpacked by account_figures.
+# none); the packs are unpacked by account_figures.
 QUERY_COLUMNS = [
     "account_id",
     "flags",
     "revenue",
-    "margin",
+    "cost",
     "counts",
+    "lines",
     "purchase_revenue",
     "first_purchase_revenue",
     "days",
@@ -305,6 +311,42 @@ def numbers_fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.zeros((0, width))
 
 
+def _future_subtract(columns: dict[str, np.ndarray], params: dict[str, Any]) -> int:
+    """Take the days after as_of off the accounts' totals; returns how many days those were."""
+    future = numbers_fetch(FUTURE_SQL, params, len(FUTURE_COLUMNS))
+    ids = columns["account_id"]
+    if not future.shape[0] or not ids.size:
+        return 0
+    account = future[:, 0].astype(np.int64)
+    positions = np.minimum(np.searchsorted(ids, account), ids.size - 1)
+    scored = ids[positions] == account  # archived accounts are not scored
+    days = int(future[scored, -2].sum())
+    scored &= future[:, -1] == 0
+    positions, future = positions[scored], future[scored]
+    for i, name in enumerate(FUTURE_COLUMNS[1:-2], start=1):
+        columns[name][positions] -= future[:, i]
+    return days
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """The reads inside see the database as of one moment (an import may commit meanwhile).
+
+    The totals and the later days they lose are read by two statements: both must see
+    the same rollups. SQLite holds a read transaction's snapshot from its first read;
+    PostgreSQL needs REPEATABLE READ, which must be set before a transaction's first
+    query (inside a caller's transaction, that transaction's isolation applies).
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
 def account_figures(
     as_of: dt.date, tier_codes: list[str], previous_run: int | None = None
 ) -> AccountFigures:
@@ -312,8 +354,8 @@ def account_figures(
 
     ``previous_run`` is the scoring run whose ABC classes count as the previous ones.
 
-    One streamed query (figures_sql): no scan of the daily rollups, only index look-ups
-    for the accounts with days after ``as_of`` and for the 12-month windows.
+    Two streamed queries (figures_sql, FUTURE_SQL): no scan of the daily rollups, only
+    index look-ups for the accounts with days after ``as_of`` and for the 12-month windows.
     """
     params: dict[str, Any] = {
         "as_of": as_of.isoformat(),
@@ -323,18 +365,34 @@ def account_figures(
         "previous_run": previous_run if previous_run is not None else -1,
         **tier_params(tier_codes),
     }
+    with _one_snapshot():
+        return _account_figures_read(as_of, tier_codes, params)
+
+
+def _account_figures_read(
+    as_of: dt.date, tier_codes: list[str], params: dict[str, Any]
+) -> AccountFigures:
     values = numbers_fetch(figures_sql(tier_codes), params, len(QUERY_COLUMNS))
     columns = {name: np.ascontiguousarray(values[:, i]) for i, name in enumerate(QUERY_COLUMNS)}
     del values
     columns["account_id"] = columns["account_id"].astype(np.int64)
     for pack in PACKS:
         columns.update(_unpack(columns.pop(pack), pack))
+    ids = columns["account_id"]
+    future_days = _future_subtract(columns, params)
+    # Revenue − cost scaled up to every line; NaN where no line has a cost.
+    with_cost = columns["cost_lines"] > 0
+    scaled_cost = np.divide(
+        columns.pop("cost") * columns.pop("lines"),
+        columns["cost_lines"],
+        out=np.zeros(ids.size),
+        where=with_cost,
+    )
+    columns["margin"] = np.where(with_cost, columns["revenue"] - scaled_cost, np.nan)
     to_year_ago = columns.pop("revenue_to_year_ago")
     columns["revenue_12m"] = columns["revenue"] - to_year_ago
     columns["revenue_prev_12m"] = to_year_ago - columns.pop("revenue_to_two_years_ago")
-    future_days = int(columns.pop("future_days").sum())
     # Wallet sizes and strategic criteria are set on few accounts: read just those.
-    ids = columns["account_id"]
     sparse = [
         (
             ["wallet_size"],
