@@ -32,9 +32,7 @@ def test_an_order_committed_between_the_two_reads_is_not_subtracted(account_make
             # After the totals are read, another connection books a later order.
             committed.extend(
                 in_parallel(
-                    lambda: orders_add(
-                        Account.objects.get(code="A1"), [("2025-08-01", 1000, 10)]
-                    )
+                    lambda: orders_add(Account.objects.get(code="A1"), [("2025-08-01", 1000, 10)])
                 )
             )
         return rows
