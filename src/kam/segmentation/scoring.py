@@ -30,9 +30,9 @@ from kam.lib import clv as clv_model
 from kam.lib import pareto
 from kam.segmentation import rules
 from kam.segmentation.figures import AccountFigures, day_number
+from kam.segmentation.models import UNIT_DAYS
 
 Period = Literal["day", "week"]
-UNIT_DAYS = {"day": 1.0, "week": 7.0}
 PENALIZERS = (0.0, 0.001, 0.01)
 
 

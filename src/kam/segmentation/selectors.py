@@ -118,7 +118,8 @@ def scores_visible_to(
         scores = scores.filter(abc_class=filters.abc_class)
     if filters.tier:
         scores = scores.filter(account__tier=filters.tier)
-    return scores.select_related("account")
+    # The run too: some figures of a score are computed from it (AccountScore.share …).
+    return scores.select_related("account", "run")
 
 
 def score_get_for_user(user: User, account_id: int) -> AccountScore:

@@ -321,6 +321,46 @@ def test_a_failed_spend_model_falls_back_to_each_accounts_mean_spend(account_mak
     monkeypatch.setattr(clv_model, "fit_gamma_gamma", never_converges)
     run = services.scoring_run(as_of=AS_OF)
     assert "own mean spend" in run.message
-    scores = list(AccountScore.objects.filter(run=run, frequency__gt=0))
+    # Repeat buyers: more than one purchase day.
+    scores = list(AccountScore.objects.filter(run=run, purchase_days__gt=1))
     assert scores and all(s.clv is not None and s.clv >= 0 for s in scores)
     assert all(s.expected_order_value == pytest.approx(s.monetary) for s in scores)
+
+
+@pytest.mark.parametrize("period", ["week", "day"])
+def test_figures_computed_on_read_equal_the_runs_own(account_make, monkeypatch, period):
+    """Share, recency, CLV frequency/recency/T and return rate are not stored but derived."""
+    accounts = [account_make(code=f"D{n}") for n in range(25)]
+    random_history(accounts)
+    orders_add(account_make(code="NEG"), [("2025-06-01", -50, -20)])
+    account_make(code="NONE")
+    config = services.scoring_config_get()
+    config.clv_period = period
+    config.cost_per_visit = 100.0
+    config.save()
+    monkeypatch.setattr(
+        services.costs, "cost_to_serve_sources", lambda as_of: {accounts[0].pk: (2.0, 1.0, 0.0)}
+    )
+    computed = {}
+    compute = services.scoring.scores_compute
+
+    def keep(*args, **kwargs):
+        result = compute(*args, **kwargs)
+        computed.update(result.columns)
+        return result
+
+    monkeypatch.setattr(services.scoring, "scores_compute", keep)
+    run = services.scoring_run(as_of=AS_OF)
+    position = {int(i): n for n, i in enumerate(computed["account_id"])}
+    scores = AccountScore.objects.filter(run=run).select_related("run")
+    assert scores.count() == 27
+    for score in scores:
+        n = position[score.account_id]
+        for name in ("share", "recency_days", "frequency", "recency", "age", "return_rate"):
+            expected = float(computed[name][n])
+            value = getattr(score, name)
+            if math.isnan(expected):
+                assert value is None, (score.account.code, name)
+            else:
+                assert value == pytest.approx(expected, rel=1e-12), (score.account.code, name)
+    assert scores.get(account=accounts[0]).return_rate is not None
