@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from kam.ledger.models import AccountTotal
 from kam.segmentation import figures
 from kam.segmentation.tests.helpers import orders_add
 
@@ -86,6 +87,7 @@ def test_packed_figures_come_back_exact_at_their_extremes(account_make):
         "has_orders": [0, 1],
         "previous_abc_index": [-1, 2],
         "tier_index": [-1, 1000],
+        "too_big": [0, 1],
         "cost_lines": [0, 2**26 - 1],
         "lines": [0, 2**27 - 1],
         "purchase_days": [0, 2**20 - 1],
@@ -105,3 +107,11 @@ def test_packed_figures_come_back_exact_at_their_extremes(account_make):
             assert {name: unpacked[name][0] for name in names} == {
                 name: extremes[name][position] for name in names
             }
+
+
+def test_counts_too_big_to_pack_are_an_error_not_wrong_figures(account_make):
+    account = account_make()
+    orders_add(account, [("2025-01-05", 100, None)])
+    AccountTotal.objects.filter(account=account).update(lines=2**26, cost_lines=0)
+    with pytest.raises(ValueError, match=f"Account id {account.pk} has more order lines"):
+        figures.account_figures(AS_OF, ["key"])
