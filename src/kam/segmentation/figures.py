@@ -39,6 +39,10 @@ PROFILE_COLUMNS = [
 ABC_CODES = ["A", "B", "C"]
 
 
+class FiguresError(ValueError):
+    """The ledger holds something the figures cannot be computed from (message says what)."""
+
+
 @dataclass
 class AccountFigures:
     """Arrays indexed alike, one entry per (non-archived) account, sorted by account id."""
@@ -391,7 +395,7 @@ def _account_figures_read(
     ids = columns["account_id"]
     too_big = ids[columns.pop("too_big") > 0]
     if too_big.size:
-        raise ValueError(
+        raise FiguresError(
             f"Account id {int(too_big[0])} has more order lines, orders or purchase days "
             "than the scoring can count."
         )

@@ -1,10 +1,12 @@
 """The SQL figures against a plain-Python computation of the same order lines."""
 
 import datetime as dt
+import io
 import random
 
 import numpy as np
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from kam.ledger.models import AccountTotal
@@ -113,5 +115,7 @@ def test_counts_too_big_to_pack_are_an_error_not_wrong_figures(account_make):
     account = account_make()
     orders_add(account, [("2025-01-05", 100, None)])
     AccountTotal.objects.filter(account=account).update(lines=2**26, cost_lines=0)
-    with pytest.raises(ValueError, match=f"Account id {account.pk} has more order lines"):
+    with pytest.raises(figures.FiguresError, match=f"Account id {account.pk} has more order"):
         figures.account_figures(AS_OF, ["key"])
+    with pytest.raises(CommandError, match="Scoring failed: Account id"):
+        call_command("score", "--as-of", AS_OF.isoformat(), stdout=io.StringIO())

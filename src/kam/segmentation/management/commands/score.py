@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from kam.segmentation import services
+from kam.segmentation.figures import FiguresError
 
 PHASES = ["figures", "costs", "models", "scores", "proposals", "cleanup"]
 
@@ -50,6 +51,8 @@ class Command(BaseCommand):
             run = services.scoring_run(
                 as_of=as_of, with_clv=not options["no_clv"], progress=progress
             )
+        except FiguresError as error:
+            raise CommandError(f"Scoring failed: {error}") from None
         finally:
             bar.update(bar.total - bar.n)
             bar.close()
