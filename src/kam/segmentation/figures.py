@@ -146,7 +146,8 @@ FUTURE_COLUMNS = [
 ]
 
 # Per account with days after as_of: the sums of those days, which account_figures
-# subtracts from the totals (none when every day is later: its totals are not read) (few accounts: read apart, they cost the main query no join).
+# subtracts from the totals (nothing when every day is later: those totals are not read).
+# Few accounts have any, so reading them apart costs the main query no join.
 # CROSS JOIN keeps SQLite's join order (the few totals with later days, then an index
 # range each); PostgreSQL reorders it freely and picks a parallel hash join, faster there
 # than a million index ranges through a small buffer cache.
@@ -217,7 +218,8 @@ def figures_sql(tier_codes: list[str]) -> str:
     two_years_ago, archived, previous_run (the run whose ABC classes are the previous
     ones, -1 for none), tier0, tier1, …
     """
-    if len(tier_codes) >= 2**10 - 1:
+    tier_bits = dict(PACKS["flags"])["tier_index"]
+    if len(tier_codes) >= 2**tier_bits - 1:  # rules.MAX_RULES keeps configurations below
         raise ValueError("Too many tiers.")
     money = "DOUBLE PRECISION"
 

@@ -236,7 +236,7 @@ def weighted_score(components: dict[str, np.ndarray], weights: dict[str, float])
 
 @dataclass
 class ScoreResult:
-    """Everything stored per account, plus the run summary."""
+    """Everything computed per account (services.SCORE_COLUMNS are stored), plus the run summary."""
 
     columns: dict[str, np.ndarray]
     reasons: list[str]
