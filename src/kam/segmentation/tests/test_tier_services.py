@@ -113,6 +113,22 @@ def test_bad_configuration_is_refused_with_a_clear_field_error(director, data, f
     assert field in error.value.message_dict
 
 
+def many_rules(count: int) -> list[dict]:
+    """Valid tier rules: count - 1 with a condition, then the catch-all."""
+    return [{"tier": f"t{n}", "min_revenue": 1000 * (count - n)} for n in range(count - 1)] + [
+        {"tier": "rest"}
+    ]
+
+
+def test_at_most_a_hundred_tier_rules(director):
+    services.scoring_config_update(actor=director, data={"tier_rules": many_rules(100)})
+    assert len(services.scoring_config_get().tier_rules) == 100
+    with pytest.raises(ValidationError) as error:
+        services.scoring_config_update(actor=director, data={"tier_rules": many_rules(101)})
+    assert "100" in error.value.message_dict["tier_rules"][0]
+    assert len(services.scoring_config_get().tier_rules) == 100
+
+
 def test_configured_tiers_drive_the_proposals(director, account_make):
     services.scoring_config_update(
         actor=director,
