@@ -1,7 +1,7 @@
 """Bulk writes of order lines and the per-account daily rollups (AccountDay) kept beside them.
 
-Plain SQL because these run on a million rows: a staging table loaded from a CSV
-spool with COPY (PostgreSQL) or executemany (SQLite), then one
+Plain SQL because these run on a million rows: a staging table loaded from the
+spooled lines with COPY (PostgreSQL) or executemany (SQLite), then one
 INSERT … SELECT … ON CONFLICT.
 Call these inside the caller's transaction.
 """
