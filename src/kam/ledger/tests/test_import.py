@@ -1,5 +1,6 @@
 """Importing order lines, accounts and contacts from real files in every encoding and format."""
 
+import csv
 import gzip
 from decimal import Decimal
 from pathlib import Path
@@ -356,6 +357,32 @@ def test_a_file_mixing_new_and_known_orders_creates_and_updates_exactly(tmp_path
     assert OrderLine.objects.get(order_no="SO-1", line_no=1).revenue == Decimal("1300")
     assert OrderLine.objects.get(order_no="SO-3").product is None
     assert AccountDay.objects.get(account=accounts["A2"], day="2024-05-02").revenue == Decimal("50")
+
+
+def test_text_with_commas_quotes_and_line_breaks_survives_the_spool_and_both_write_paths(
+    tmp_path, accounts
+):
+    # Checked lines wait in a spool (marshal batches on PostgreSQL) and become CSV only for
+    # COPY: first into the ledger (all orders new), then through the stage (an update).
+    header = ["account_code", "order_no", "line_no", "order_date", "product_code",
+              "product_name", "revenue", "channel", "sales_rep"]  # fmt: skip
+    channel, rep = 'Direct, "key" accounts', "王磊\n(华东)"
+    rows = [
+        header,
+        ["A1", "SO-Q", "1", "2024-06-01", "PQ", 'Gateway, 5" panel', "80", channel, rep],
+    ]
+    path = tmp_path / "quoted.csv"
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows(rows)
+    assert import_file(kind="orders", path=path).created == 1
+    line = OrderLine.objects.get(order_no="SO-Q")
+    assert (line.channel, line.sales_rep, line.product.name) == (channel, rep, 'Gateway, 5" panel')
+    rows[1][7] = channel + ", again"
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows(rows)
+    assert import_file(kind="orders", path=path).updated == 1
+    line.refresh_from_db()
+    assert (line.channel, line.sales_rep) == (channel + ", again", rep)
 
 
 def test_new_orders_without_product_or_cost_are_written_with_empty_values(tmp_path, accounts):
