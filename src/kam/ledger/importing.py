@@ -30,6 +30,7 @@ from kam.audit.models import Action, AuditEntry
 from kam.customers.models import Account, Contact
 from kam.ledger import rollups
 from kam.ledger.columns import COLUMNS, import_specs
+from kam.ledger.copystream import CopyStream
 from kam.ledger.models import Product
 from kam.lib.tabular import (
     REQUIRED,
@@ -198,6 +199,11 @@ class _Import:
     def write(self) -> None:
         raise NotImplementedError
 
+    def write_atomic(self) -> None:
+        """Write the checked rows in one transaction."""
+        with transaction.atomic():
+            self.write()
+
     def close(self) -> None:
         pass
 
@@ -232,7 +238,16 @@ class _OrderImport(_Import):
         self.next_line: dict[str, int] = {}
         self.products: dict[str, tuple[str, str]] = {}
         self.order_numbers: set[str] = set()
-        self.spool = rollups.LineSpool(keep=not self.report.dry_run)
+        # PostgreSQL: COPY the lines into the ledger while the file is read, in a transaction
+        # of its own connection, which cannot be part of a transaction the caller has open.
+        self.stream = (
+            CopyStream(self.accounts, self.products)
+            if not self.report.dry_run
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+            else None
+        )
+        self.spool = rollups.LineSpool(keep=not self.report.dry_run, stream=self.stream)
         self.spool_add = self.spool.add
 
     def check(self, row: Row, v: dict[str, Any]) -> list[RowError]:
@@ -546,7 +561,43 @@ class _OrderImport(_Import):
         self.report.unchanged = result.unchanged
         rollups.account_days_refresh(self.touched | result.moved_from)
 
+    def write_atomic(self) -> None:
+        if self.stream is None:
+            super().write_atomic()
+            return
+        self.spool.flush()  # the last batch, to the stream too
+        self.stream.finish(self._write_after_stream)
+
+    def _write_after_stream(self, streamed: int | None) -> None:
+        """In the stream's thread and transaction: the rest of the write.
+
+        `streamed` lines (of orders new to the ledger, accounts known at the start)
+        are in the ledger; None: the stream was undone and every line is written here.
+        """
+        if streamed is None:
+            self.write()
+            return
+        assert self.stream is not None
+        self.seen, self.next_line = {}, {}
+        created_accounts, found = self._accounts_create() if self.new_accounts else ([], {})
+        self.report.accounts_created = len(created_accounts)
+        new_ids = found | {account.code: account.pk for account in created_accounts}
+        self.touched.update(new_ids.values())
+        product_ids, created = products_upsert(self.products)
+        self.report.products_created = created + self.stream.products_created
+        held = 0
+        if self.stream.held:  # lines of the accounts just created (or found)
+            # A duplicate key (another import wrote these orders) makes the stream fall back.
+            with connection.wrap_database_errors:
+                held = rollups.order_lines_copy_new(
+                    self.spool, new_ids, product_ids, only_these_accounts=True
+                ).created
+        self.report.created = streamed + held
+        rollups.account_days_refresh(self.touched)
+
     def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
         self.spool.close()
 
 
@@ -1095,8 +1146,7 @@ def import_file(
             return report
         if on_write is not None:
             on_write()
-        with transaction.atomic():
-            importer.write()
+        importer.write_atomic()
         report.written = True
         return report
     finally:

@@ -14,12 +14,15 @@ from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from django.db import IntegrityError, connection, transaction
 
 from kam.customers.models import Account
 from kam.ledger.models import AccountDay, AccountTotal, OrderLine, Product
+
+if TYPE_CHECKING:
+    from kam.ledger.copystream import CopyStream
 
 STAGE = "kam_import_lines"
 # Columns of the CSV spool given to order_lines_upsert (no header row). Accounts and
@@ -68,10 +71,11 @@ class LineSpool:
     the file is read in another thread meanwhile); only what COPY reads becomes CSV.
     """
 
-    def __init__(self, *, keep: bool = True) -> None:
+    def __init__(self, *, keep: bool = True, stream: "CopyStream | None" = None) -> None:
         self.batch: list[tuple[Any, ...]] = []
         self.file: BinaryIO | None = None
         self.keep = keep  # False: a dry run, the lines are only counted
+        self.stream = stream  # PostgreSQL: also hand each batch to the ledger's COPY
         self.staged = connection.vendor != "postgresql"
         if keep and self.staged:
             with connection.cursor() as cursor:
@@ -89,9 +93,12 @@ class LineSpool:
         if not self.keep:
             return
         if self.file is not None:
-            data = marshal.dumps(list(lines))
+            rows = list(lines)
+            data = marshal.dumps(rows)
             self.file.write(len(data).to_bytes(8, "little"))
             self.file.write(data)
+            if self.stream is not None:
+                self.stream.put(rows)
             return
         # One transaction per batch: in autocommit every row would be one (3-10x slower).
         with transaction.atomic():
@@ -115,7 +122,7 @@ class LineSpool:
     def csv_chunks(self) -> Iterator[bytes]:
         """PostgreSQL: the spooled lines as CSV (SPOOL_COLUMNS), a batch per chunk."""
         for batch in self.batches():
-            yield _csv_bytes(batch)
+            yield csv_bytes(batch)
 
     def close(self) -> None:
         if self.file is not None:
@@ -125,7 +132,7 @@ class LineSpool:
                 cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
-def _csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
+def csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
     """Rows as CSV in UTF-8, formatted in C (csv.writer on a StringIO), encoded once."""
     text = io.StringIO()
     csv.writer(text).writerows(rows)
@@ -133,7 +140,7 @@ def _csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:
 
 
 # Empty CSV fields are NULL for COPY; these text columns want '' instead.
-_COPY_OPTIONS = "FORMAT csv, FORCE_NOT_NULL (channel, sales_rep, credit_for_order_no)"
+COPY_OPTIONS = "FORMAT csv, FORCE_NOT_NULL (channel, sales_rep, credit_for_order_no)"
 
 
 def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
@@ -145,7 +152,7 @@ def _stage_load(cursor: Any, spool: "TextIO | LineSpool") -> int:
         spool.seek(0)
         chunks = iter(lambda: spool.read(1 << 20), "")
     if connection.vendor == "postgresql":
-        with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN WITH ({_COPY_OPTIONS})") as copy:
+        with cursor.cursor.copy(f"COPY {STAGE} FROM STDIN WITH ({COPY_OPTIONS})") as copy:
             for chunk in chunks:
                 copy.write(chunk)
         cursor.execute(f"ANALYZE {STAGE}")
@@ -199,18 +206,23 @@ def order_lines_any_exist(order_numbers: Collection[str]) -> bool:
 
 
 def order_lines_copy_new(
-    spool: LineSpool, account_ids: Mapping[str, int], product_ids: Mapping[str, int]
+    spool: LineSpool,
+    account_ids: Mapping[str, int],
+    product_ids: Mapping[str, int],
+    *,
+    only_these_accounts: bool = False,
 ) -> UpsertResult:
     """PostgreSQL: COPY lines of orders the ledger does not hold yet straight into it.
 
     COPY writes the table in bulk (several rows per page write), about twice as fast
     as INSERT … SELECT from a staging table. Codes become ids here, in Python,
-    while the server works through the previous chunk.
+    while the server works through the previous chunk. `only_these_accounts`: skip
+    the lines of accounts not in `account_ids` (the ones a CopyStream has written).
     """
     table = connection.ops.quote_name(OrderLine._meta.db_table)
     account, product = account_ids.__getitem__, product_ids.__getitem__
     total = 0
-    sql = f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH ({_COPY_OPTIONS})"
+    sql = f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN WITH ({COPY_OPTIONS})"
     # closing: a failed COPY leaves the reader mid-file; the upsert reads the spool again.
     with (
         closing(spool.batches()) as batches,
@@ -218,9 +230,11 @@ def order_lines_copy_new(
         cursor.cursor.copy(sql) as copy,
     ):
         for batch in batches:
+            if only_these_accounts:
+                batch = [row for row in batch if row[0] in account_ids]  # noqa: PLW2901
             total += len(batch)
             copy.write(
-                _csv_bytes(
+                csv_bytes(
                     (account(r[0]), r[1], r[2], r[3], product(r[4]) if r[4] else "", *r[5:])
                     for r in batch
                 )
