@@ -10,6 +10,9 @@ Every import runs in two phases, so a bad file changes nothing:
 2. write, unless it is a dry run or the file has errors and skip_invalid is off:
    one transaction with bulk upserts, then the AccountDay rollups of the touched
    accounts. Killing the process midway rolls it all back; a re-run completes it.
+   On PostgreSQL that transaction starts with the check, on a writer thread's own
+   connection, which COPYs new orders' lines into the ledger while the file is read
+   (copystream.py); a rejected file rolls it back.
 """
 
 import gzip
