@@ -113,10 +113,11 @@ class CopyStream:
                 return
             except queue.Full:
                 continue
+        if item == _ROLLBACK:
+            return  # the writer has ended, and its transaction with it
         if self.error is not None:
             raise self.error
-        if item is not _ROLLBACK:
-            raise RuntimeError("the import's writer thread has stopped")
+        raise RuntimeError("the import's writer thread has stopped")
 
     # ---------------------------------------------------------------- writer thread
 

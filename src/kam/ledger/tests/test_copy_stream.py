@@ -188,3 +188,15 @@ def test_an_error_while_reading_rolls_the_stream_back(tmp_path, account, streams
 
     assert OrderLine.objects.count() == 0 and Product.objects.count() == 0
     assert no_writer_left()
+
+
+def test_a_failing_writer_stops_the_import_with_its_error(tmp_path, account, streams, monkeypatch):
+    def fail(self, codes):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(copystream.CopyStream, "_products_create", fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_file(kind="orders", path=lines_file(tmp_path, new_orders(30)))
+
+    assert OrderLine.objects.count() == 0 and Product.objects.count() == 0
+    assert no_writer_left()
