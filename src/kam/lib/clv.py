@@ -25,7 +25,9 @@ the plain historical figures instead (RFM scores and last-12-month revenue from
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
@@ -256,6 +258,29 @@ def collapse_customers(
     return x, t_x, age, np.add.reduceat(w[order], starts)
 
 
+# Repeat customers per thread in the BG/NBD likelihood: below this, one part on the
+# calling thread (a thread hand-off costs more than it saves on small data).
+_PART_ROWS = 150_000
+_CORES = min(os.cpu_count() or 1, 8)
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _parts(rows: int) -> list[slice]:
+    """Slices of the repeat customers: one per core, each of at least _PART_ROWS."""
+    count = min(_CORES, rows // _PART_ROWS)
+    if count <= 1:
+        return [slice(0, rows)]
+    bounds = np.linspace(0, rows, count + 1).astype(int)
+    return [slice(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=_CORES, thread_name_prefix="clv")
+    return _POOL
+
+
 def _dot(left: FloatArray, right: FloatArray) -> float:
     """Inner product; einsum avoids BLAS threads, which are slower here on busy cores."""
     return float(np.einsum("i,i->", left, right))
@@ -363,45 +388,92 @@ class _BgNbdData:
         )
         log_zero_age = np.log(alpha + self.zero_age_values)
         log_time = np.log(alpha + self.time_values)
-        log_age = log_time[self.age_code]
-        log_gap = log_time[self.recency_code] - log_age
-        k = r + self.x
-        # d = A4 - A3, so log(exp(A3) + exp(A4)) = A3 + log(1 + exp(d)).
-        d = (np.log(a) - np.log(b_x_minus_1))[self.x_code] - k * log_gap
-        w = self.weights
-        # Stable softplus log(1 + exp(d)); np.logaddexp is several times slower.
-        small = np.exp(-np.abs(d))
-        softplus = np.maximum(d, 0.0) + np.log1p(small)
-        wk = w * k
+        inverse_time = 1.0 / (alpha + self.time_values)
+        log_odds_by_x = np.log(a) - np.log(b_x_minus_1)
+        # The repeat customers' sums, in parts on threads for large data (NumPy and
+        # SciPy's ufuncs release the GIL, so the parts run on separate cores).
+        parts = _parts(self.x.size)
+        if len(parts) == 1:
+            results = [
+                self._repeat_sums(parts[0], r, log_odds_by_x, log_time, inverse_time, with_gradient)
+            ]
+        else:
+            results = list(
+                _pool().map(
+                    lambda part: self._repeat_sums(
+                        part, r, log_odds_by_x, log_time, inverse_time, with_gradient
+                    ),
+                    parts,
+                )
+            )
+        sums = np.sum([result[0] for result in results], axis=0)
+        w_softplus, wk_log_age, w_log_age, w4_log_gap, wk_inverse_age, w4k_inverse_gap = sums
         total = (
             _dot(self.weight_by_x, per_x)
             - r * _dot(self.zero_age_weights, log_zero_age)
-            + _dot(w, softplus)
-            - _dot(wk, log_age)
+            + w_softplus
+            - wk_log_age
         )
         if not with_gradient:
             return total, np.zeros(4)
 
-        # Weight times the posterior share of the A4 branch, expit(d), reusing exp(-|d|).
-        w4 = np.where(d >= 0, 1.0, small) / (1.0 + small) * w
-        inverse_time = 1.0 / (alpha + self.time_values)
-        inverse_age = inverse_time[self.age_code]
-        inverse_gap = inverse_time[self.recency_code] - inverse_age
         psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + xu)
         n_total = float(self.weight_by_x.sum())
         d_r = _dot(self.weight_by_x, special.digamma(r + xu) - special.digamma(r))
         d_r += n_total * np.log(alpha) - _dot(self.zero_age_weights, log_zero_age)
-        d_r -= _dot(w, log_age) + _dot(w4, log_gap)
+        d_r -= w_log_age + w4_log_gap
         d_alpha = n_total * r / alpha
         d_alpha -= r * _dot(self.zero_age_weights, 1.0 / (alpha + self.zero_age_values))
-        d_alpha -= _dot(wk, inverse_age) + _dot(w4 * k, inverse_gap)
-        w4_by_x = np.bincount(self.x_code, weights=w4, minlength=xu.size)
+        d_alpha -= wk_inverse_age + w4k_inverse_gap
+        w4_by_x = np.sum([result[1] for result in results], axis=0)
         d_a = _dot(self.weight_by_x, psi_ab - psi_abx) + float(w4_by_x.sum()) / a
         d_b = _dot(
             self.weight_by_x, psi_ab + special.digamma(b + xu) - special.digamma(b) - psi_abx
         )
         d_b -= _dot(w4_by_x, 1.0 / b_x_minus_1)
         return total, np.array([d_r, d_alpha, d_a, d_b])
+
+    def _repeat_sums(
+        self,
+        part: slice,
+        r: float,
+        log_odds_by_x: FloatArray,
+        log_time: FloatArray,
+        inverse_time: FloatArray,
+        with_gradient: bool,
+    ) -> tuple[FloatArray, FloatArray]:
+        """The weighted per-customer sums of the repeat customers in ``part``.
+
+        Returns the six sums the likelihood and its gradient take (in the order
+        log_likelihood unpacks them; the last four are 0 without the gradient) and
+        the A4-branch weights summed per distinct x.
+        """
+        x_code = self.x_code[part]
+        age_code = self.age_code[part]
+        log_age = log_time[age_code]
+        log_gap = log_time[self.recency_code[part]] - log_age
+        k = r + self.x[part]
+        # d = A4 - A3, so log(exp(A3) + exp(A4)) = A3 + log(1 + exp(d)).
+        d = log_odds_by_x[x_code] - k * log_gap
+        w = self.weights[part]
+        # Stable softplus log(1 + exp(d)); np.logaddexp is several times slower.
+        small = np.exp(-np.abs(d))
+        softplus = np.maximum(d, 0.0) + np.log1p(small)
+        wk = w * k
+        sums = np.zeros(6)
+        sums[0] = _dot(w, softplus)
+        sums[1] = _dot(wk, log_age)
+        if not with_gradient:
+            return sums, np.zeros(0)
+        # Weight times the posterior share of the A4 branch, expit(d), reusing exp(-|d|).
+        w4 = np.where(d >= 0, 1.0, small) / (1.0 + small) * w
+        inverse_age = inverse_time[age_code]
+        inverse_gap = inverse_time[self.recency_code[part]] - inverse_age
+        sums[2] = _dot(w, log_age)
+        sums[3] = _dot(w4, log_gap)
+        sums[4] = _dot(wk, inverse_age)
+        sums[5] = _dot(w4 * k, inverse_gap)
+        return sums, np.bincount(x_code, weights=w4, minlength=log_odds_by_x.size)
 
 
 def fit_bgnbd(

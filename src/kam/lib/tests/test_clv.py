@@ -127,6 +127,20 @@ def test_collapsed_rows_with_weights_fit_like_the_full_rows(cdnow: pd.DataFrame)
     assert collapsed.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-9)
 
 
+def test_likelihood_in_parts_on_threads_fits_like_one_part(
+    cdnow: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = (cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    whole = clv.fit_bgnbd(*args)
+    monkeypatch.setattr(clv, "_PART_ROWS", 100)
+    monkeypatch.setattr(clv, "_CORES", 3)
+    repeat = int((cdnow["frequency"] > 0).sum())
+    assert len(clv._parts(repeat)) == 3
+    parts = clv.fit_bgnbd(*args)
+    np.testing.assert_allclose(_params(parts), _params(whole), rtol=1e-9)
+    assert parts.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
+
+
 # -- predictions against lifetimes --------------------------------------------
 
 
