@@ -8,4 +8,5 @@ class SegmentationConfig(AppConfig):
     menu_items = [(_("Key accounts"), "segmentation:dashboard")]
     profile_panels = ["kam.segmentation.panels.score_panel"]
     demo_builders = ["kam.segmentation.demo.demo_tiers_create"]
+    demo_finishers = ["kam.segmentation.demo.demo_rescore"]
     periodic_tasks = [("kam.segmentation.tasks.score_nightly", "daily@02:00")]

@@ -5,7 +5,7 @@ from typing import Any
 from django.utils import timezone
 
 from kam.customers.models import Account
-from kam.segmentation import figures, services
+from kam.segmentation import figures, selectors, services
 from kam.segmentation.models import ProposalStatus, TierProposal
 from kam.users.models import Role, User
 
@@ -28,4 +28,19 @@ def demo_tiers_create(*, accounts: list[Account], seed: int, stdout: Any = None)
     return (
         f"Segmentation: scored {run.accounts} accounts, {run.head_count} make 80% of the value; "
         f"{approved} initial tiers approved."
+    )
+
+
+def demo_rescore(*, seed: int, stdout: Any = None) -> str:
+    """Score again on the same date once the other apps' demo data (tickets, visits) exist.
+
+    The first scoring ran before there were tickets, so its return rates had no cost to
+    serve; the tiers come out the same, so this run proposes nothing new.
+    """
+    first = selectors.runs_done().first()
+    if first is None:
+        return ""
+    run = services.scoring_run(as_of=first.as_of, actor=first.started_by)
+    return (
+        f"Segmentation: scored again with the cost to serve; {run.proposals_created} new proposals."
     )

@@ -52,6 +52,29 @@ def test_demo_builder_scores_and_approves_initial_tiers(account_make, director):
     assert TierHistory.objects.filter(approved_by=director).count() == 10
 
 
+def test_demo_scores_again_once_the_tickets_give_a_cost_to_serve(db):
+    from kam.segmentation.models import AccountScore
+    from kam.service.models import Ticket
+
+    call_command("demo", "--accounts", "40", "--seed", "3", stdout=io.StringIO())
+    first, latest = ScoringRun.objects.order_by("pk")
+    assert latest.as_of == first.as_of and latest.status == RunStatus.DONE
+    # The first scoring ran before the tickets existed; the latest counts the hours of
+    # those resolved by its date.
+    served = set(
+        Ticket.objects.filter(
+            resolved_at__date__lte=latest.as_of, working_hours_spent__gt=0
+        ).values_list("account_id", flat=True)
+    )
+    assert len(served) > 5
+    costs = dict(AccountScore.objects.filter(run=latest).values_list("account_id", "cost_to_serve"))
+    assert all(costs[account] > 0 for account in served)
+    assert not AccountScore.objects.filter(run=first, cost_to_serve__gt=0).exists()
+    # Same figures and rules: the tiers stand, nothing new to approve.
+    assert latest.proposals_created == 0
+    assert not TierProposal.objects.filter(status="pending").exists()
+
+
 def test_kam_tiers_approves_every_pending_proposal_to_a_tier(account_make, director, am_lead):
     from kam.segmentation import services
 

@@ -44,6 +44,12 @@ class Command(BaseCommand):
                 )
                 if summary:
                     self.stdout.write(str(summary))
+        # Then what needs every app's data (e.g. a scoring that counts the tickets' costs).
+        for config in apps.get_app_configs():
+            for dotted in getattr(config, "demo_finishers", ()):
+                summary = import_string(dotted)(seed=options["seed"], stdout=self.stdout)
+                if summary:
+                    self.stdout.write(str(summary))
         self.stdout.write(f"Demo data ready in {time.monotonic() - started:.1f} s.")
         demo_logins_print(self.stdout)
 
