@@ -109,8 +109,11 @@ class AccountFilterForm(forms.Form):
         label=_("account manager"),
         queryset=User.objects.filter(role=Role.ACCOUNT_MANAGER).order_by("username"),
         required=False,
+        empty_label=_("All"),
     )
-    team = forms.ModelChoiceField(label=_("team"), queryset=Team.objects.all(), required=False)
+    team = forms.ModelChoiceField(
+        label=_("team"), queryset=Team.objects.all(), required=False, empty_label=_("All")
+    )
     archived = forms.BooleanField(label=_("archived only"), required=False)
     sort = forms.ChoiceField(
         label=_("sort"),

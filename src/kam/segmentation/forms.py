@@ -21,7 +21,7 @@ class ScoreFilterForm(forms.Form):
         label=_("industry"), required=False, choices=[("", "—"), *Industry.choices]
     )
     team = forms.ModelChoiceField(
-        label=_("team"), required=False, queryset=Team.objects.order_by("name")
+        label=_("team"), required=False, queryset=Team.objects.order_by("name"), empty_label="—"
     )
     abc_class = forms.ChoiceField(
         label=_("ABC class"),

@@ -47,6 +47,11 @@ def test_search_by_chinese_and_english_name_and_filter(client_for, director, por
     assert "杭州星河" in found and "深圳汇丰" not in found
     south = client.get(reverse("customers:list"), {"region": "south"}).text
     assert "深圳汇丰" in south and "杭州星河" not in south
+    # Every filter's empty choice reads the same ("All"), the team and manager ones too.
+    page = client.get(reverse("customers:list")).text
+    for name in ("region", "owner", "team"):
+        select = page.split(f'name="{name}"', 1)[1].split("</select>", 1)[0]
+        assert '<option value="" selected>全部</option>' in select, name
 
 
 def test_htmx_request_gets_only_the_results_partial(client_for, director, portfolio):

@@ -19,6 +19,8 @@ def test_dashboard_draws_the_charts_and_filters_by_region(
     page = browser_page
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Nothing the pages ask for is missing (scripts, styles and data are all served locally).
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "director")
     page.fill("#id_password", "pw-director")
