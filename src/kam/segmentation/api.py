@@ -1,6 +1,7 @@
 """JSON API of key account identification (same permission checks as the pages)."""
 
 import datetime as dt
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from ninja import Field, Query, Router, Schema, Status
@@ -10,9 +11,16 @@ from kam.core.http import AuthenticatedHttpRequest
 from kam.customers.selectors import account_get_for_user
 from kam.segmentation import selectors, services, tasks
 from kam.segmentation.models import ProposalStatus
+from kam.segmentation.rules import reason_text
 from kam.users import roles
 
 router = Router(tags=["segmentation"])
+
+
+def _attribute(row: Any, name: str) -> str:
+    """A text field of a model instance or a row dict (resolvers get either)."""
+    value = row.get(name) if isinstance(row, dict) else getattr(row, name)
+    return value or ""
 
 
 class ScoreOut(Schema):
@@ -50,7 +58,11 @@ class ScoreOut(Schema):
     cost_to_serve: float
     return_rate: float | None
     proposed_tier: str
-    tier_reason: str
+    tier_reason: str = Field(..., description="why the tier: the rule and the figures")
+
+    @staticmethod
+    def resolve_tier_reason(score: Any) -> str:
+        return reason_text(_attribute(score, "tier_reason"))
 
 
 class ScoreFiltersIn(Schema):
@@ -79,6 +91,11 @@ class ProposalOut(Schema):
     to_tier: str
     reason: str
     run_id: int | None
+
+    @staticmethod
+    def resolve_reason(proposal: Any) -> str:
+        return reason_text(_attribute(proposal, "reason"))
+
     status: str
     created_at: dt.datetime
     decided_by_id: int | None
@@ -108,6 +125,10 @@ class TierHistoryOut(Schema):
     approved_by_id: int | None
     reason: str
     is_override: bool
+
+    @staticmethod
+    def resolve_reason(entry: Any) -> str:
+        return reason_text(_attribute(entry, "reason"))
 
 
 def _filters(query: ScoreFiltersIn) -> selectors.ScoreFilters:

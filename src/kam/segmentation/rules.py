@@ -195,6 +195,10 @@ class TierInputs:
     strategic: np.ndarray
 
 
+# Marks a reason stored by a scoring run as a code for reason_text (a character people
+# do not start a reason with).
+REASON_MARK = "§"
+
 _CONDITION_FIELDS: dict[str, tuple[str, Any]] = {
     "min_value_score": ("value_score", gettext_lazy("value score")),
     "min_potential_score": ("potential_score", gettext_lazy("potential score")),
@@ -208,9 +212,10 @@ _CONDITION_FIELDS: dict[str, tuple[str, Any]] = {
 def tiers_propose(
     tier_rules: list[dict[str, Any]], inputs: TierInputs
 ) -> tuple[np.ndarray, list[str]]:
-    """Rule index (into tier_rules) per account, and a reason text per account.
+    """Rule index (into tier_rules) per account, and a reason per account.
 
-    The reason names the rule and the figures that made it match.
+    The reason names the rule and the figures that made it match, stored in no
+    language (see reason_text, which words it in the reader's).
     """
     n = inputs.abc.size
     chosen = np.full(n, -1, dtype=np.int64)
@@ -237,11 +242,6 @@ def tiers_propose(
         chosen[(chosen < 0) & matched] = index
         rule_parts.append(conditions)
     chosen[chosen < 0] = len(tier_rules) - 1
-    # Translate the templates once: this loop runs per account (a million at full scale).
-    abc_text = _("ABC class %(abc)s")
-    rule_text = _("Rule %(n)s (%(tier)s): %(why)s")
-    fallback_text = _("no other rule matched")
-    labels = {key: str(label) for key, (_attribute, label) in _CONDITION_FIELDS.items()}
     reasons = np.empty(n, dtype=object)
     # Accounts with the same rule and the same conditions held share the reason's shape:
     # build each group's texts column by column instead of account by account.
@@ -249,10 +249,7 @@ def tiers_propose(
         members = np.flatnonzero(chosen == index)
         if not members.size:
             continue
-        # The rule's text around its "why", split once (concatenation beats % per account).
-        head, tail = (
-            rule_text % {"n": index + 1, "tier": tier_rules[index]["tier"], "why": "\0"}
-        ).split("\0")
+        head = f"{REASON_MARK}{index + 1}|{tier_rules[index]['tier']}"
         pattern = np.zeros(members.size, dtype=np.int64)
         for bit, (_key, held, _threshold, _values) in enumerate(conditions):
             pattern |= held[members].astype(np.int64) << bit
@@ -263,19 +260,46 @@ def tiers_propose(
                 if not shape >> bit & 1:
                     continue
                 if key == "abc":
-                    texts = {
-                        abc: abc_text % {"abc": abc} for abc in set(inputs.abc[group].tolist())
-                    }
-                    columns.append([texts[abc] for abc in inputs.abc[group].tolist()])
+                    columns.append(["|abc=" + abc for abc in inputs.abc[group].tolist()])
                 else:
-                    template = f"{labels[key]} {{:,.1f}} ≥ {threshold}"
+                    template = f"|{key}={{:.1f}}>={threshold}"
                     columns.append(list(map(template.format, values[group].tolist())))  # type: ignore[index]
             if not columns:
-                reasons[group] = head + fallback_text + tail
+                reasons[group] = head
             elif len(columns) == 1:
-                reasons[group] = [head + why + tail for why in columns[0]]
+                reasons[group] = [head + part for part in columns[0]]
             else:
-                reasons[group] = [
-                    head + "; ".join(parts) + tail for parts in zip(*columns, strict=True)
-                ]
+                reasons[group] = [head + "".join(parts) for parts in zip(*columns, strict=True)]
     return chosen, reasons.tolist()
+
+
+def reason_text(stored: str) -> str:
+    """A stored tier reason in the active language.
+
+    Scoring runs store their reasons language-neutral (REASON_MARK, the rule's number
+    and tier, then ``|abc=B`` or ``|min_margin=1234.5>=500`` per condition that held),
+    so that every reader sees them in their own language; the reasons people write,
+    and anything else that does not read as such a code, are shown as they are.
+    """
+    if not stored.startswith(REASON_MARK):
+        return stored
+    number, _bar, rest = stored[len(REASON_MARK) :].partition("|")
+    tier, *parts = rest.split("|")
+    if not number.isdigit() or not tier:
+        return stored
+    whys = []
+    for part in parts:
+        key, _equals, value = part.partition("=")
+        if key == "abc":
+            whys.append(_("ABC class %(abc)s") % {"abc": value})
+            continue
+        figure, _at_least, threshold = value.partition(">=")
+        try:
+            amount = float(figure)
+        except ValueError:
+            return stored
+        if key not in _CONDITION_FIELDS or not threshold:
+            return stored
+        whys.append(f"{_CONDITION_FIELDS[key][1]} {amount:,.1f} ≥ {threshold}")
+    why = "; ".join(whys) if whys else _("no other rule matched")
+    return _("Rule %(n)s (%(tier)s): %(why)s") % {"n": number, "tier": tier, "why": why}

@@ -555,7 +555,7 @@ def _tier_set(
         message=(
             _("Tier override: %(reason)s") if is_override else _("Tier change approved: %(reason)s")
         )
-        % {"reason": reason},
+        % {"reason": rules.reason_text(reason)},
     )
     return entry
 
@@ -712,7 +712,7 @@ def _approve_batch(ids: Sequence[int], director: User, note: str) -> int:
                 p.account,
                 p.account,
                 {"tier": [p.account.tier, p.to_tier]},
-                template % {"reason": note or p.reason},
+                template % {"reason": rules.reason_text(note or p.reason)},
             )
             for p in proposals
         ],

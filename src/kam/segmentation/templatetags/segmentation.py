@@ -1,9 +1,11 @@
-"""Number formatting that never shows NaN: missing values are shown as "—"."""
+"""Number formatting that never shows NaN (missing values are shown as "—"), tier reasons."""
 
 import math
 from typing import Any
 
 from django import template
+
+from kam.segmentation.rules import reason_text
 
 register = template.Library()
 DASH = "—"
@@ -39,3 +41,9 @@ def tier_label(code: str, labels: dict) -> str:
     if not code:
         return DASH
     return labels.get(code, code)
+
+
+@register.filter
+def reason(stored: str) -> str:
+    """A tier reason in the reader's language (scoring runs store theirs as codes)."""
+    return reason_text(stored or "")

@@ -5,10 +5,11 @@ import gc
 import math
 
 import pytest
+from django.utils import translation
 
 from kam.customers.models import Account
 from kam.lib import clv as clv_model
-from kam.segmentation import selectors, services
+from kam.segmentation import rules, selectors, services
 from kam.segmentation.models import AccountScore, ProposalStatus, RunStatus, TierProposal
 from kam.segmentation.tests.helpers import orders_add, random_history
 
@@ -173,7 +174,8 @@ def test_rescoring_keeps_one_pending_proposal_per_change(five_accounts):
     assert second.proposals_created == 0
     assert TierProposal.objects.filter(status=ProposalStatus.PENDING).count() == 5
     reason = TierProposal.objects.get(account__code="M500").reason
-    assert reason.startswith("Rule") or reason.startswith("规则")
+    with translation.override("en"):
+        assert rules.reason_text(reason).startswith("Rule 1 (strategic): ABC class A")
 
 
 def test_a_changed_proposal_supersedes_the_pending_one_and_pending_tiers_are_not_proposed_again(

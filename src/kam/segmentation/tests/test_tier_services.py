@@ -4,10 +4,12 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import translation
 
 from kam.audit.models import AuditEntry
 from kam.customers.models import Account
-from kam.segmentation import services
+from kam.segmentation import rules, services
 from kam.segmentation.models import ProposalStatus, TierHistory, TierProposal
 from kam.segmentation.tests.helpers import orders_add
 
@@ -145,7 +147,54 @@ def test_configured_tiers_drive_the_proposals(director, account_make):
     tiers = dict(TierProposal.objects.values_list("account__code", "to_tier"))
     assert tiers == {"G": "gold", "S": "silver"}
     reason = TierProposal.objects.get(account__code="G").reason
-    assert "1,000.0 ≥ 500" in reason
+    with translation.override("en"):
+        assert rules.reason_text(reason) == "Rule 1 (gold): margin 1,000.0 ≥ 500"
+    with translation.override("zh-hans"):
+        assert rules.reason_text(reason) == "规则 1（gold）：毛利 1,000.0 ≥ 500"
+        silver = rules.reason_text(TierProposal.objects.get(account__code="S").reason)
+        assert silver == "规则 2（silver）：未匹配其他规则"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["Top margin", "§", "§x|gold", "§1|", "§1|gold|min_margin=abc>=5", "§1|gold|bogus=1>=2"],
+)
+def test_reasons_people_write_and_unreadable_codes_are_shown_as_they_are(stored):
+    assert rules.reason_text(stored) == stored
+
+
+def test_run_reasons_read_in_the_readers_language_on_pages_api_and_history(
+    account_make, director, client_for
+):
+    services.scoring_config_update(
+        actor=director,
+        data={
+            "tier_rules": [
+                {"tier": "gold", "label_en": "Gold", "label_zh": "金牌", "abc": "A"},
+                {"tier": "silver", "label_en": "Silver", "label_zh": "银牌"},
+            ]
+        },
+    )
+    account = account_make(code="G")
+    orders_add(account, [("2025-03-01", 2000, 1000)])
+    services.scoring_run(as_of=dt.date(2025, 12, 31), with_clv=False)
+    client = client_for(director)
+    english = "Rule 1 (gold): ABC class A"
+    chinese = "规则 1（gold）：ABC 分类 A"
+    page = client.get(reverse("segmentation:proposals"), headers={"accept-language": "en"})
+    api = client.get("/api/segmentation/proposals", headers={"accept-language": "zh-hans"})
+    assert english in page.text and chinese not in page.text
+    assert [row["reason"] for row in api.json()["items"]] == [chinese]
+    proposal = TierProposal.objects.get(account=account)
+    services.tier_proposal_approve(proposal=proposal, director=director)
+    entry = TierHistory.objects.get(account=account)
+    assert entry.reason == proposal.reason  # the code, worded when shown
+    card = client.get(
+        reverse("customers:detail", args=[account.pk]), headers={"accept-language": "en"}
+    )
+    assert english in card.text and "§" not in card.text
+    scores = client.get(f"/api/segmentation/scores/{account.pk}", headers={"accept-language": "en"})
+    assert scores.json()["tier_reason"] == english
 
 
 def test_strategic_criteria_raise_the_value_score(account_make, director):
