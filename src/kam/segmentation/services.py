@@ -42,6 +42,8 @@ from kam.users.models import User
 # Scoring runs whose per-account rows are kept (older runs keep only their summary).
 KEEP_RUN_SCORES = 7
 WRITE_BATCH = 20_000
+# The length of AccountScore.tier_reason and TierProposal.reason.
+REASON_LENGTH = 300
 
 Progress = Callable[[str], None]
 
@@ -158,6 +160,14 @@ def _sqlite_insert_sql(run_id: int) -> str:
     )
 
 
+def _reasons(result: scoring.ScoreResult, start: int, stop: int) -> list[str]:
+    """Reasons start:stop cut to the column's 300 characters (run reasons are codes, short)."""
+    reasons = result.reasons[start:stop]
+    if reasons and max(map(len, reasons)) > REASON_LENGTH:
+        return [reason[:REASON_LENGTH] for reason in reasons]
+    return reasons
+
+
 def _sqlite_rows(result: scoring.ScoreResult, start: int, stop: int) -> list[list[Any]]:
     """Rows start:stop for _sqlite_insert_sql: the numbers come out of one 2-D array."""
     columns = result.columns
@@ -166,7 +176,7 @@ def _sqlite_rows(result: scoring.ScoreResult, start: int, stop: int) -> list[lis
     ).tolist()
     texts = zip(
         *(columns[name][start:stop].tolist() for name in _SQLITE_TEXTS),
-        (reason[:300] for reason in result.reasons[start:stop]),
+        _reasons(result, start, stop),
         strict=True,
     )
     return [row + list(text) for row, text in zip(numbers, texts, strict=True)]
@@ -179,7 +189,7 @@ def _score_columns(run_id: int, result: scoring.ScoreResult, start: int, stop: i
         if name == "run_id":
             columns.append(run_id)
         elif name == "tier_reason":
-            columns.append([reason[:300] for reason in result.reasons[start:stop]])
+            columns.append(_reasons(result, start, stop))
         else:
             values = result.columns[name][start:stop]
             columns.append(values.tolist() if values.dtype == object else values)
@@ -573,7 +583,7 @@ def tier_propose(*, account: Account, tier: str, reason: str, actor: User) -> Ti
         account=account,
         from_tier=account.tier,
         to_tier=tier,
-        reason=reason[:300],
+        reason=reason[:REASON_LENGTH],
         proposed_by=actor,
     )
     audit_record(
