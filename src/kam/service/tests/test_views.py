@@ -23,6 +23,10 @@ def test_queue_shows_fast_lane_first_then_the_nearest_deadline(
     rows = response.context["page"].object_list
     assert [ticket.pk for ticket in rows] == [fast.pk, urgent_ordinary.pk, slow.pk]
     assert all(row.time_left for row in response.context["rows"])
+    # Tiers are named as everywhere else (the configured labels), not by their codes.
+    english = client_for(agent).get("/service/", headers={"accept-language": "en"}).text
+    assert ">Strategic</span>" in english and ">Ordinary</span>" in english
+    assert ">strategic</span>" not in english
 
 
 def test_queue_query_count_is_pinned(
@@ -32,7 +36,8 @@ def test_queue_query_count_is_pinned(
         ticket_make()
     client = client_for(agent)
     client.get("/service/")
-    with django_assert_num_queries(5):  # session, user, count, page, calendar config
+    # session, user, count, page, calendar config, the tier labels (scoring configuration)
+    with django_assert_num_queries(6):
         client.get("/service/?tier=strategic&ticket_type=repair")
 
 
