@@ -1,7 +1,5 @@
 """Account list, profile card and the edit forms of the customer master."""
 
-import json
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -40,9 +38,7 @@ def account_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def account_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     account = selectors.account_get_for_user(request.user, pk)
     context = profile_sections(request.user, account)
-    context["org_chart_json"] = json.dumps(
-        org_chart_data(account, context["contacts"]), ensure_ascii=False
-    )
+    context["org_chart"] = org_chart_data(account, context["contacts"])
     return render(request, "customers/detail.html", context)
 
 

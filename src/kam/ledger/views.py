@@ -1,6 +1,5 @@
 """Ledger pages: per-account orders and chart, import with progress, templates, export."""
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -47,7 +46,7 @@ def account_orders(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "page": page,
         "query": query.urlencode(),
-        "chart_json": json.dumps(chart),
+        "chart": chart,
         "top_products": selectors.top_products(account),
     }
     return render_page(request, "ledger/orders.html", "ledger/partials/order_rows.html", context)

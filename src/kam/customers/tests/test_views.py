@@ -1,3 +1,6 @@
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -16,6 +19,15 @@ def portfolio(account_make, am_member, am_outsider):
     )
     theirs = account_make(owner=am_outsider, legal_name="深圳汇丰通信有限公司", region="south")
     return mine, theirs
+
+
+def script_json(page: str, element_id: str):
+    """The JSON a page hands its scripts in <script id=... type="application/json">."""
+    match = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', page, re.S
+    )
+    assert match, element_id
+    return json.loads(match.group(1))
 
 
 def test_login_is_required(client, portfolio):
@@ -108,7 +120,18 @@ def test_profile_card_shows_company_contacts_competitors_and_timeline(
     page = client_for(am_member).get(reverse("customers:detail", args=[mine.pk])).text
     for text in ("王建国", "李娜", "京东物流", "org-chart-data", 'id="timeline"'):
         assert text in page
-    assert '"children": [{"name": "李娜"' in page  # the org chart nests the report under the boss
+    (boss_node,) = script_json(page, "org-chart-data")["children"]
+    assert boss_node["name"] == "王建国\n总经理"
+    assert [child["name"] for child in boss_node["children"]] == ["李娜"]  # under the boss
+
+
+def test_org_chart_data_cannot_end_its_script_tag(client_for, director, portfolio):
+    mine, _ = portfolio
+    name = "</script><script>alert(1)</script>"
+    services.contact_create(actor=director, account=mine, data={"name": name})
+    page = client_for(director).get(reverse("customers:detail", args=[mine.pk])).text
+    assert "<script>alert(1)" not in page
+    assert [node["name"] for node in script_json(page, "org-chart-data")["children"]] == [name]
 
 
 def test_edit_contact_through_the_form_shows_on_timeline(

@@ -42,3 +42,34 @@ def test_upload_waits_for_the_worker_then_shows_the_skipped_rows(
     assert page.locator("#import-errors td").nth(1).inner_text() == "日期"
     assert "2024/13/45" in page.locator("#import-errors").inner_text()
     assert OrderLine.objects.count() == 2
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_orders_page_draws_the_monthly_chart(
+    live_server, browser_page, account_make, am_member, tmp_path
+):
+    from kam.ledger.importing import import_file
+
+    account = account_make(code="W1", owner=am_member)
+    path = tmp_path / "orders.csv"
+    path.write_text(CSV.replace("2024/13/45", "2024-04-02"), encoding="utf-8")
+    assert import_file(kind="orders", path=path).written
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "am_member")
+    page.fill("#id_password", "pw-am_member")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/ledger/accounts/{account.pk}/orders/")
+    page.wait_for_selector("#monthly-chart canvas")
+    drawn = page.evaluate(
+        """() => {
+          const option = echarts.getInstanceByDom(document.getElementById("monthly-chart")).getOption();
+          return {months: option.xAxis[0].data, revenue: option.series[0].data};
+        }"""
+    )
+    assert drawn == {"months": ["2024-03", "2024-04"], "revenue": [400, 100]}
+    assert errors == []

@@ -2,7 +2,9 @@
 
 import io
 import itertools
+import json
 import os
+import re
 import socket
 import subprocess
 from datetime import timedelta
@@ -46,6 +48,12 @@ def test_orders_page_lists_lines_with_chart_and_top_products(client_for, am_memb
     assert response.status_code == 200
     body = response.content.decode()
     assert "SO-1" in body and "CN-1" in body and "monthly-chart" in body
+    # The chart's data reaches its script as an object (not a JSON string inside JSON).
+    match = re.search(r'<script id="monthly-data" type="application/json">(.*?)</script>', body)
+    assert match
+    data = json.loads(match.group(1))
+    assert set(data) == {"months", "revenue", "margin"} and data["months"]
+    assert len(data["revenue"]) == len(data["months"])
     assert response.context["top_products"][0]["product__code"] == "P1"
 
 
