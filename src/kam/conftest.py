@@ -159,3 +159,12 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Any:
         # The test's ORM calls ran under that event loop, on a connection of its context:
         # close it here, or PostgreSQL refuses to drop the test database at the end.
         connections.close_all()
+
+
+def browser_login(page: Any, live_server: Any, username: str) -> None:
+    """Sign a browser page in as a user made by user_make (password pw-<username>)."""
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-" + username)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from kam.conftest import browser_login
 from kam.ledger.models import ImportRun, OrderLine
 
 CSV = (
@@ -22,11 +23,7 @@ def test_upload_waits_for_the_worker_then_shows_the_skipped_rows(
     upload = tmp_path / "orders.csv"
     upload.write_text(CSV, encoding="gbk")
     page = browser_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "am_member")
-    page.fill("#id_password", "pw-am_member")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    browser_login(page, live_server, "am_member")
     page.goto(f"{live_server.url}/ledger/import/")
     page.select_option("#id_kind", "orders")
     page.set_input_files("#id_file", str(upload))
@@ -58,11 +55,7 @@ def test_orders_page_draws_the_monthly_chart(
     page = browser_page
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "am_member")
-    page.fill("#id_password", "pw-am_member")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    browser_login(page, live_server, "am_member")
     page.goto(f"{live_server.url}/ledger/accounts/{account.pk}/orders/")
     page.wait_for_selector("#monthly-chart canvas")
     drawn = page.evaluate(
