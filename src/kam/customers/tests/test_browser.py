@@ -2,6 +2,7 @@
 
 import pytest
 
+from kam.conftest import browser_login
 from kam.customers import services
 
 
@@ -20,11 +21,7 @@ def test_edit_a_contact_on_the_profile_card_and_see_it_on_the_timeline(
         data={"name": "陈静", "title": "采购经理", "attitude": "neutral"},
     )
     page = browser_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "am_member")
-    page.fill("#id_password", "pw-am_member")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    browser_login(page, live_server, "am_member")
     assert page.locator("html").get_attribute("lang") == "en"
 
     page.click("[data-testid=language-zh-hans]")

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from kam.conftest import browser_login
 from kam.segmentation import services
 from kam.segmentation.tests.helpers import random_history
 
@@ -21,10 +22,7 @@ def test_dashboard_draws_the_charts_and_filters_by_region(
     page.on("pageerror", lambda error: errors.append(str(error)))
     # Nothing the pages ask for is missing (scripts, styles and data are all served locally).
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "director")
-    page.fill("#id_password", "pw-director")
-    page.click("#login-form button[type=submit]")
+    browser_login(page, live_server, "director")
     page.goto(f"{live_server.url}/segmentation/")
     for chart in ("#pareto-chart", "#pyramid-chart", "#matrix-chart"):
         page.wait_for_selector(f"{chart} canvas")

@@ -3,6 +3,7 @@ and a callback, and closes it."""
 
 import pytest
 
+from kam.conftest import browser_login
 from kam.service import services
 from kam.service.models import RecoveryAction, Status, Ticket
 
@@ -30,11 +31,7 @@ def test_agent_takes_a_fast_lane_complaint_records_recovery_and_callback_and_clo
         },
     )
     page = browser_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "agent")
-    page.fill("#id_password", "pw-agent")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    browser_login(page, live_server, "agent")
 
     page.goto(f"{live_server.url}/service/")
     first_row = page.locator("#queue-table tbody tr").first
