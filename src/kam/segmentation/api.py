@@ -1,7 +1,6 @@
 """JSON API of key account identification (same permission checks as the pages)."""
 
 import datetime as dt
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from ninja import Field, Query, Router, Schema, Status
@@ -10,17 +9,11 @@ from ninja.pagination import PageNumberPagination, paginate
 from kam.core.http import AuthenticatedHttpRequest
 from kam.customers.selectors import account_get_for_user
 from kam.segmentation import selectors, services, tasks
-from kam.segmentation.models import ProposalStatus
+from kam.segmentation.models import AccountScore, ProposalStatus, TierHistory, TierProposal
 from kam.segmentation.rules import reason_text
 from kam.users import roles
 
 router = Router(tags=["segmentation"])
-
-
-def _attribute(row: Any, name: str) -> str:
-    """A text field of a model instance or a row dict (resolvers get either)."""
-    value = row.get(name) if isinstance(row, dict) else getattr(row, name)
-    return value or ""
 
 
 class ScoreOut(Schema):
@@ -61,8 +54,8 @@ class ScoreOut(Schema):
     tier_reason: str = Field(..., description="why the tier: the rule and the figures")
 
     @staticmethod
-    def resolve_tier_reason(score: Any) -> str:
-        return reason_text(_attribute(score, "tier_reason"))
+    def resolve_tier_reason(score: AccountScore) -> str:
+        return reason_text(score.tier_reason)
 
 
 class ScoreFiltersIn(Schema):
@@ -93,8 +86,8 @@ class ProposalOut(Schema):
     run_id: int | None
 
     @staticmethod
-    def resolve_reason(proposal: Any) -> str:
-        return reason_text(_attribute(proposal, "reason"))
+    def resolve_reason(proposal: TierProposal) -> str:
+        return reason_text(proposal.reason)
 
     status: str
     created_at: dt.datetime
@@ -127,8 +120,8 @@ class TierHistoryOut(Schema):
     is_override: bool
 
     @staticmethod
-    def resolve_reason(entry: Any) -> str:
-        return reason_text(_attribute(entry, "reason"))
+    def resolve_reason(entry: TierHistory) -> str:
+        return reason_text(entry.reason)
 
 
 def _filters(query: ScoreFiltersIn) -> selectors.ScoreFilters:

@@ -37,10 +37,10 @@ def demo_rescore(*, seed: int, stdout: Any = None) -> str:
     The first scoring ran before there were tickets, so its return rates had no cost to
     serve; the tiers come out the same, so this run proposes nothing new.
     """
-    first = selectors.runs_done().first()
-    if first is None:
+    scored = selectors.runs_done().first()  # the latest: demo_tiers_create's
+    if scored is None:
         return ""
-    run = services.scoring_run(as_of=first.as_of, actor=first.started_by)
+    run = services.scoring_run(as_of=scored.as_of, actor=scored.started_by)
     return (
         f"Segmentation: scored again with the cost to serve; {run.proposals_created} new proposals."
     )

@@ -42,8 +42,6 @@ from kam.users.models import User
 # Scoring runs whose per-account rows are kept (older runs keep only their summary).
 KEEP_RUN_SCORES = 7
 WRITE_BATCH = 20_000
-# The length of AccountScore.tier_reason and TierProposal.reason.
-REASON_LENGTH = 300
 
 Progress = Callable[[str], None]
 
@@ -161,10 +159,11 @@ def _sqlite_insert_sql(run_id: int) -> str:
 
 
 def _reasons(result: scoring.ScoreResult, start: int, stop: int) -> list[str]:
-    """Reasons start:stop cut to the column's 300 characters (run reasons are codes, short)."""
+    """Reasons start:stop cut to the column's length (run reasons are codes: rarely cut)."""
     reasons = result.reasons[start:stop]
-    if reasons and max(map(len, reasons)) > REASON_LENGTH:
-        return [reason[:REASON_LENGTH] for reason in reasons]
+    limit = AccountScore._meta.get_field("tier_reason").max_length or 0
+    if reasons and max(map(len, reasons)) > limit:
+        return [reason[:limit] for reason in reasons]
     return reasons
 
 
@@ -583,7 +582,7 @@ def tier_propose(*, account: Account, tier: str, reason: str, actor: User) -> Ti
         account=account,
         from_tier=account.tier,
         to_tier=tier,
-        reason=reason[:REASON_LENGTH],
+        reason=reason[:300],
         proposed_by=actor,
     )
     audit_record(
