@@ -182,8 +182,11 @@ class CopyStream:
                 self.lines += len(columns[0])
         return rows
 
-    def _products_create(self, codes: set[str]) -> dict[str, int]:
-        """Create products named as the file has them so far (the final write updates names)."""
+    def _products_create(self, codes: set[str]) -> dict[str, str]:
+        """Create products named as the file has them so far (the final write updates names).
+
+        Returns their ids as COPY text, keyed by code.
+        """
         ordered = sorted(codes)  # the same lock order in concurrent imports
         named = [(code, *self.products.get(code, ("", ""))) for code in ordered]
         Product.objects.bulk_create(
