@@ -363,7 +363,7 @@ def _split_possible(snapshot_owned: bool) -> bool:
 
 def _sqlite_file() -> str | None:
     """The SQLite database file a helper process can open (None for a memory database)."""
-    if connection.is_in_memory_db():
+    if connection.vendor != "sqlite" or getattr(connection, "is_in_memory_db", lambda: True)():
         return None
     return str(connection.settings_dict["NAME"])
 
