@@ -5,6 +5,8 @@ import gc
 import math
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from kam.customers.models import Account
@@ -366,3 +368,19 @@ def test_figures_computed_on_read_equal_the_runs_own(account_make, monkeypatch, 
             else:
                 assert value == pytest.approx(expected, rel=1e-12), (score.account.code, name)
     assert scores.get(account=accounts[0]).return_rate is not None
+
+
+def test_only_the_latest_runs_keep_their_score_rows(five_accounts, monkeypatch):
+    monkeypatch.setattr(services, "KEEP_RUN_SCORES", 2)
+    first = services.scoring_run(as_of=AS_OF, with_clv=False)
+    failed = services.ScoringRun.objects.create(as_of=AS_OF, status=RunStatus.FAILED)
+    second = services.scoring_run(as_of=AS_OF, with_clv=False)
+    assert AccountScore.objects.filter(run=first).count() == 5  # two runs kept so far
+    with CaptureQueriesContext(connection) as queries:
+        third = services.scoring_run(as_of=AS_OF, with_clv=False)
+    assert AccountScore.objects.filter(run=first).count() == 0
+    assert AccountScore.objects.filter(run__in=[second, third]).count() == 10
+    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
+    # By the old runs' ids (an index look-up each), not "all rows but the kept runs'".
+    assert len(deletes) == 1 and " NOT " not in deletes[0]
+    assert f"IN ({first.pk}, {failed.pk})" in deletes[0]
