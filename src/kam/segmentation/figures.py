@@ -12,6 +12,8 @@ orders are one transaction).
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,6 +24,8 @@ import numpy as np
 from django.db import connection, transaction
 
 from kam.lib import pgcopy, sqlite_numbers
+
+logger = logging.getLogger(__name__)
 
 _EPOCH = dt.date(1970, 1, 1)
 # From this many accounts the figures are read in two account ranges at once (one per
@@ -416,13 +420,21 @@ def _read_at_once(queries: list[Query]) -> list[np.ndarray]:
         for helper in helpers:
             sqlite_numbers.helper_stop(helper)
         raise
-    return [
-        here,
-        *(
-            sqlite_numbers.helper_result(helper, query[2])
-            for helper, query in zip(helpers, others, strict=True)
-        ),
-    ]
+    pairs = zip(helpers, others, strict=True)
+    return [here, *(_helper_or_here(helper, query) for helper, query in pairs)]
+
+
+def _helper_or_here(helper: subprocess.Popen, query: Query) -> np.ndarray:
+    """A helper's rows; read here instead if it failed (still inside the write lock).
+
+    A helper is only a second core: if it cannot run (no such interpreter under an
+    embedding server, a file it may not open), the scoring goes on, more slowly.
+    """
+    try:
+        return sqlite_numbers.helper_result(helper, query[2])
+    except RuntimeError as error:
+        logger.warning("Reading in a helper process failed, reading here: %s", error)
+        return numbers_fetch(*query)
 
 
 def _figures_and_future(

@@ -119,3 +119,19 @@ def test_postgresql_second_connection_sees_the_same_snapshot(account_make, monke
     position = again["account_id"].tolist().index(upper.pk)
     assert again["revenue"][position] == whole["revenue"][position] + 5000
     assert again.future_days == whole.future_days + 1
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite helper process")
+@pytest.mark.django_db
+def test_sqlite_reads_here_what_a_failed_helper_could_not(
+    account_make, monkeypatch, tmp_path, caplog
+):
+    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", figures.SPLIT_MIN_ACCOUNTS)
+    accounts_with_orders(account_make)
+    whole = read(10**9)
+    # The helpers are pointed at a file that does not exist: they fail, the rows come anyway.
+    monkeypatch.setattr(figures, "_sqlite_file", lambda: str(tmp_path / "missing.sqlite3"))
+    parts = read(2)
+    assert_same(whole, parts)
+    assert caplog.text.count("Reading in a helper process failed") == 2
+    assert "unable to open database file" in caplog.text
