@@ -5,7 +5,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from kam.core.tests.concurrency import in_parallel
 from kam.customers.models import Account
@@ -135,3 +135,24 @@ def test_sqlite_reads_here_what_a_failed_helper_could_not(
     assert_same(whole, parts)
     assert caplog.text.count("Reading in a helper process failed") == 2
     assert "unable to open database file" in caplog.text
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a second PostgreSQL connection")
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_reads_here_what_a_refused_connection_could_not(
+    account_make, monkeypatch, caplog
+):
+    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", figures.SPLIT_MIN_ACCOUNTS)
+    accounts_with_orders(account_make)
+    whole = read(10**9)
+    params = connection.get_connection_params()
+    # The server refuses the other connections (here: a database that does not exist).
+    monkeypatch.setattr(
+        type(connections["default"]),
+        "get_connection_params",
+        lambda self: {**params, "dbname": "kam_no_such_database"},
+    )
+    parts = read(2)
+    assert_same(whole, parts)
+    assert caplog.text.count("Reading on a second connection failed") == 2
+    assert "kam_no_such_database" in caplog.text
