@@ -415,12 +415,13 @@ def _read_at_once(queries: list[Query]) -> list[np.ndarray]:
             return [here, *(_elsewhere_or_here(future, query) for future, query in pairs)]
     database = _sqlite_file()
     assert database is not None
-    helpers = [sqlite_numbers.helper_start(database, *query) for query in others]
+    helpers = [_helper_start(database, query) for query in others]
     try:
         here = numbers_fetch(sql, params, width)
     except BaseException:
         for helper in helpers:
-            sqlite_numbers.helper_stop(helper)
+            if helper is not None:
+                sqlite_numbers.helper_stop(helper)
         raise
     started = zip(helpers, others, strict=True)
     return [here, *(_helper_or_here(helper, query) for helper, query in started)]
@@ -441,12 +442,22 @@ def _elsewhere_or_here(future: Future[np.ndarray], query: Query) -> np.ndarray:
         return numbers_fetch(*query)
 
 
-def _helper_or_here(helper: subprocess.Popen, query: Query) -> np.ndarray:
+def _helper_start(database: str, query: Query) -> subprocess.Popen | None:
+    try:
+        return sqlite_numbers.helper_start(database, *query)
+    except OSError as error:
+        logger.warning("A helper process could not start, reading here: %s", error)
+        return None
+
+
+def _helper_or_here(helper: subprocess.Popen | None, query: Query) -> np.ndarray:
     """A helper's rows; read here instead if it failed (still inside the write lock).
 
     A helper is only a second core: if it cannot run (no such interpreter under an
     embedding server, a file it may not open), the scoring goes on, more slowly.
     """
+    if helper is None:
+        return numbers_fetch(*query)
     try:
         return sqlite_numbers.helper_result(helper, query[2])
     except RuntimeError as error:

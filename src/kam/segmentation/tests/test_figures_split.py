@@ -156,3 +156,17 @@ def test_postgresql_reads_here_what_a_refused_connection_could_not(
     assert_same(whole, parts)
     assert caplog.text.count("Reading on a second connection failed") == 2
     assert "kam_no_such_database" in caplog.text
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite helper process")
+@pytest.mark.django_db
+def test_sqlite_reads_here_when_no_helper_can_start(account_make, monkeypatch, tmp_path, caplog):
+    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", figures.SPLIT_MIN_ACCOUNTS)
+    accounts_with_orders(account_make)
+    whole = read(10**9)
+    # Under a server embedding Python, sys.executable may be no Python at all.
+    monkeypatch.setattr(figures, "_sqlite_file", lambda: str(tmp_path / "any.sqlite3"))
+    monkeypatch.setattr(sqlite_numbers.sys, "executable", str(tmp_path / "no-python"))
+    parts = read(2)
+    assert_same(whole, parts)
+    assert caplog.text.count("A helper process could not start") == 2
