@@ -219,14 +219,9 @@ def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
     total = len(result.reasons)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            from psycopg.copy import QueuedLibpqWriter
-
             sql = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
             types = _copy_types()
-            # The blocks are sent by psycopg's writer thread while the next ones are built
-            # (about a third of the step): building them runs beside the server's work.
-            writer = QueuedLibpqWriter(cursor.cursor)
-            with cursor.cursor.copy(sql, writer=writer) as copy:
+            with cursor.cursor.copy(sql) as copy:
                 copy.write(pgcopy.SIGNATURE)
                 for start in range(0, total, WRITE_BATCH):
                     stop = min(start + WRITE_BATCH, total)
