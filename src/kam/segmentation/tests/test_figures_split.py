@@ -29,8 +29,9 @@ def accounts_with_orders(account_make, count=7):
     return accounts
 
 
-def read(split_min):
-    figures.SPLIT_MIN_ACCOUNTS = split_min
+def read(monkeypatch, split_min):
+    """The figures, read in parts from ``split_min`` accounts (restored after the test)."""
+    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", split_min)
     return figures.account_figures(AS_OF, TIERS)
 
 
@@ -59,10 +60,9 @@ def test_sqlite_reads_the_upper_accounts_in_a_helper_process(account_make, monke
         return start(*args)
 
     monkeypatch.setattr(sqlite_numbers, "helper_start", helper_start)
-    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", figures.SPLIT_MIN_ACCOUNTS)
-    whole = read(10**9)
+    whole = read(monkeypatch, 10**9)
     assert started == []
-    parts = read(2)
+    parts = read(monkeypatch, 2)
     ids = sorted(Account.objects.values_list("pk", flat=True))
     # Helpers read the upper half of the accounts and the days after the date.
     assert started == [ids[len(ids) // 2], None]
@@ -83,8 +83,7 @@ def test_sqlite_memory_database_or_no_write_lock_reads_in_one_part(account_make,
 @pytest.mark.django_db(transaction=True)
 def test_postgresql_second_connection_sees_the_same_snapshot(account_make, monkeypatch):
     accounts = accounts_with_orders(account_make)
-    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", figures.SPLIT_MIN_ACCOUNTS)
-    whole = read(10**9)
+    whole = read(monkeypatch, 10**9)
     upper, lower = accounts[-1], accounts[0]
     statement = figures._copy_statement
     committed = []
@@ -110,12 +109,12 @@ def test_postgresql_second_connection_sees_the_same_snapshot(account_make, monke
         "_postgresql_read_elsewhere",
         lambda *args: elsewhere.append(args[2]) or read_elsewhere(*args),
     )
-    parts = read(2)
+    parts = read(monkeypatch, 2)
     assert committed == [None, None]
     assert len(elsewhere) == 2  # the upper accounts and the later days
     assert_same(whole, parts)
     # Read again in one part, both new orders count.
-    again = read(10**9)
+    again = read(monkeypatch, 10**9)
     position = again["account_id"].tolist().index(upper.pk)
     assert again["revenue"][position] == whole["revenue"][position] + 5000
     assert again.future_days == whole.future_days + 1
@@ -126,12 +125,11 @@ def test_postgresql_second_connection_sees_the_same_snapshot(account_make, monke
 def test_sqlite_reads_here_what_a_failed_helper_could_not(
     account_make, monkeypatch, tmp_path, caplog
 ):
-    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", figures.SPLIT_MIN_ACCOUNTS)
     accounts_with_orders(account_make)
-    whole = read(10**9)
+    whole = read(monkeypatch, 10**9)
     # The helpers are pointed at a file that does not exist: they fail, the rows come anyway.
     monkeypatch.setattr(figures, "_sqlite_file", lambda: str(tmp_path / "missing.sqlite3"))
-    parts = read(2)
+    parts = read(monkeypatch, 2)
     assert_same(whole, parts)
     assert caplog.text.count("Reading in a helper process failed") == 2
     assert "unable to open database file" in caplog.text
@@ -142,9 +140,8 @@ def test_sqlite_reads_here_what_a_failed_helper_could_not(
 def test_postgresql_reads_here_what_a_refused_connection_could_not(
     account_make, monkeypatch, caplog
 ):
-    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", figures.SPLIT_MIN_ACCOUNTS)
     accounts_with_orders(account_make)
-    whole = read(10**9)
+    whole = read(monkeypatch, 10**9)
     params = connection.get_connection_params()
     # The server refuses the other connections (here: a database that does not exist).
     monkeypatch.setattr(
@@ -152,7 +149,7 @@ def test_postgresql_reads_here_what_a_refused_connection_could_not(
         "get_connection_params",
         lambda self: {**params, "dbname": "kam_no_such_database"},
     )
-    parts = read(2)
+    parts = read(monkeypatch, 2)
     assert_same(whole, parts)
     assert caplog.text.count("Reading on a second connection failed") == 2
     assert "kam_no_such_database" in caplog.text
@@ -161,12 +158,11 @@ def test_postgresql_reads_here_what_a_refused_connection_could_not(
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite helper process")
 @pytest.mark.django_db
 def test_sqlite_reads_here_when_no_helper_can_start(account_make, monkeypatch, tmp_path, caplog):
-    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", figures.SPLIT_MIN_ACCOUNTS)
     accounts_with_orders(account_make)
-    whole = read(10**9)
+    whole = read(monkeypatch, 10**9)
     # Under a server embedding Python, sys.executable may be no Python at all.
     monkeypatch.setattr(figures, "_sqlite_file", lambda: str(tmp_path / "any.sqlite3"))
     monkeypatch.setattr(sqlite_numbers.sys, "executable", str(tmp_path / "no-python"))
-    parts = read(2)
+    parts = read(monkeypatch, 2)
     assert_same(whole, parts)
     assert caplog.text.count("A helper process could not start") == 2
