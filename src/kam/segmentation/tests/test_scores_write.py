@@ -1,8 +1,9 @@
-"""Score rows written in bulk read back exactly (binary COPY on PostgreSQL, executemany on SQLite)."""
+"""Score rows written in bulk read back exactly (binary COPY on PostgreSQL, multi-row INSERTs on SQLite)."""
 
 import datetime as dt
 
 import numpy as np
+import pytest
 from django.db import models
 
 from kam.segmentation import figures, scoring, services
@@ -12,7 +13,17 @@ DAYS = [dt.date(2024, 2, 29), None, dt.date(1999, 12, 31)]  # before PostgreSQL'
 REASONS = ["Rule 2 (key): ABC class A; value score 72.4 ≥ 70", "", "重点客户" * 100]
 
 
-def test_written_score_rows_read_back_with_nulls_dates_and_texts(account_make):
+# (rows per batch, rows per SQLite INSERT): the defaults, and batches and statements that
+# end part-way through the rows.
+SIZES = [(services.WRITE_BATCH, services.SQLITE_INSERT_ROWS), (2, 2), (3, 2)]
+
+
+@pytest.mark.parametrize(("batch", "per_statement"), SIZES)
+def test_written_score_rows_read_back_with_nulls_dates_and_texts(
+    account_make, monkeypatch, batch, per_statement
+):
+    monkeypatch.setattr(services, "WRITE_BATCH", batch)
+    monkeypatch.setattr(services, "SQLITE_INSERT_ROWS", per_statement)
     accounts = [account_make() for _ in range(3)]
     run = ScoringRun.objects.create(as_of=dt.date(2025, 12, 31))
     columns: dict[str, np.ndarray] = {"account_id": np.array([a.pk for a in accounts])}
