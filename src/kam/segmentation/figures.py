@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -336,15 +336,19 @@ def numbers_fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
 
 
 def _postgresql_read_elsewhere(
-    params: dict[str, Any], snapshot: str, statement: str, width: int
+    params: dict[str, Any], snapshot: str | None, statement: str, width: int
 ) -> np.ndarray:
-    """A COPY on a second connection (``params``) that sees the exported ``snapshot``."""
+    """A COPY on a second connection (``params``) that sees the exported ``snapshot``.
+
+    Without a snapshot it sees what is committed when it starts.
+    """
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(**params) as other:
         other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        other.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(snapshot))
+        if snapshot is not None:
+            other.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(snapshot))
         other.execute("SET LOCAL jit = off")
         with other.cursor() as cursor:
             return _copy_numbers(cursor, statement, width)
@@ -463,6 +467,56 @@ def _helper_or_here(helper: subprocess.Popen | None, query: Query) -> np.ndarray
     except RuntimeError as error:
         logger.warning("Reading in a helper process failed, reading here: %s", error)
         return numbers_fetch(*query)
+
+
+@contextmanager
+def numbers_beside(
+    sql: str, params: dict[str, Any], width: int
+) -> Iterator[Callable[[], np.ndarray]]:
+    """Read a query of numbers on the other core while this connection goes on writing.
+
+    Yields a function that waits for the rows (as numbers_fetch gives them). For the
+    caller's transaction, before it writes anything the query reads: the rows are those
+    this connection would read at the start. SQLite: a helper process whose read begins
+    while this transaction holds the write lock (IMMEDIATE), so it sees exactly what this
+    transaction saw before its writes. PostgreSQL: a second connection, which sees what is
+    committed when it starts, as a statement of this READ COMMITTED transaction would.
+    Elsewhere (a memory database, no write lock, a helper or connection that fails) the
+    rows are read here when asked for.
+    """
+    query: Query = (sql, params, width)
+    # (PostgreSQL: only in a transaction of the caller's own, not inside another one whose
+    # uncommitted rows a second connection would not see.)
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        statement = _copy_statement(*query)
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(
+            _postgresql_read_elsewhere, connection.get_connection_params(), None, statement, width
+        )
+        pool.shutdown(wait=False)
+        try:
+            yield lambda: _elsewhere_or_here(future, query)
+        finally:
+            future.cancel()
+        return
+    if not _split_possible(False):
+        yield lambda: numbers_fetch(*query)
+        return
+    database = _sqlite_file()
+    assert database is not None
+    helper = _helper_start(database, query)
+    collected = False
+
+    def rows() -> np.ndarray:
+        nonlocal collected
+        collected = True
+        return _helper_or_here(helper, query)
+
+    try:
+        yield rows
+    finally:
+        if helper is not None and not collected:
+            sqlite_numbers.helper_stop(helper)
 
 
 def _figures_and_future(

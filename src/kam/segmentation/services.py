@@ -296,30 +296,37 @@ def _open_proposals_sql(proposal_table: str, to_tier: str, from_tier: str) -> st
 _OPEN_PARAMS = {"pending": ProposalStatus.PENDING, "rejected": ProposalStatus.REJECTED}
 
 
-def _proposal_work(result: scoring.ScoreResult, tier_codes: list[str]) -> tuple[bool, bool, bool]:
+def _open_proposals_query(tier_codes: list[str]) -> figures.Query:
+    """_open_proposals_sql as numbers: account, to tier, from a run, rejected, from tier.
+
+    Tiers as positions in the rules: -1 none, -2 a current tier not in the rules, and -3 a
+    proposal's tier not in them (never equal to any of the run's).
+    """
+    from_index = figures.tier_index_sql("p.from_tier", tier_codes, other=-3)
+    from_tier = f"CASE WHEN p.from_tier = '' THEN -1 ELSE {from_index} END"
+    sql = _open_proposals_sql(
+        TierProposal._meta.db_table, figures.tier_index_sql("p.to_tier", tier_codes), from_tier
+    )
+    return sql, {**_OPEN_PARAMS, **figures.tier_params(tier_codes)}, 5
+
+
+def _proposal_work(
+    result: scoring.ScoreResult, open_rows: Callable[[], np.ndarray]
+) -> tuple[bool, bool, bool]:
     """Whether a run supersedes proposals, leaves open ones, proposes new ones (NumPy).
 
-    The open proposals (_open_proposals_sql) are read as numbers and compared with the
-    run's tiers in memory, so the statements of _proposals_write run only when they have
-    something to do: a nightly run that changes nothing skips them (1,000,000 accounts
-    with a pending proposal each: SQLite ≈ 3.7 s of look-ups, PostgreSQL ≈ 3 s with the
-    standing rejections, against ≈ 0.5–1.3 s for this read).
+    The open proposals (``open_rows``: the rows of _open_proposals_query) are compared
+    with the run's tiers in memory, so the statements of _proposals_write run only when
+    they have something to do: a nightly run that changes nothing skips them (1,000,000
+    accounts with a pending proposal each: SQLite ≈ 3.7 s of look-ups, PostgreSQL ≈ 3 s
+    with the standing rejections, against ≈ 0.5–1.3 s for this read, which large runs do
+    beside the score rows' insert).
     """
     ids = result.columns["account_id"]
-    # Tiers as positions in the rules: -1 none, -2 a current tier not in the rules, and
-    # -3 a proposal's tier not in them (never equal to any of the run's).
     proposed = result.columns["proposed_tier_index"]
     current = result.columns["current_tier_index"]
     changed = proposed != current
-    from_index = figures.tier_index_sql("p.from_tier", tier_codes, other=-3)
-    from_tier = f"CASE WHEN p.from_tier = '' THEN -1 ELSE {from_index} END"
-    rows = figures.numbers_fetch(
-        _open_proposals_sql(
-            TierProposal._meta.db_table, figures.tier_index_sql("p.to_tier", tier_codes), from_tier
-        ),
-        {**_OPEN_PARAMS, **figures.tier_params(tier_codes)},
-        5,
-    )
+    rows = open_rows()
     if not rows.shape[0] or not ids.size:
         return False, False, bool(changed.any())
     account = rows[:, 0].astype(np.int64)
@@ -335,14 +342,17 @@ def _proposal_work(result: scoring.ScoreResult, tier_codes: list[str]) -> tuple[
 
 
 def _proposals_write(
-    run: ScoringRun, result: scoring.ScoreResult, tier_codes: list[str], now: dt.datetime
+    run: ScoringRun,
+    result: scoring.ScoreResult,
+    now: dt.datetime,
+    open_rows: Callable[[], np.ndarray],
 ) -> int:
     """Supersede outdated pending run proposals, then propose every changed tier once.
 
     A change stays unproposed while the same one is pending or was the account's latest
     run proposal and rejected (see _open_proposals_sql).
     """
-    outdated, still_open, new = _proposal_work(result, tier_codes)
+    outdated, still_open, new = _proposal_work(result, open_rows)
     proposal_table = TierProposal._meta.db_table
     score_table = AccountScore._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -446,10 +456,21 @@ def _scoring_compute_and_write(
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         step("scores")
-        _scores_write(run.pk, result)
-        step("proposals")
-        created = _proposals_write(run, result, tier_codes, now)
+        # Large runs read the open proposals on the other core while the rows go in.
+        open_query = _open_proposals_query(tier_codes)
+        large = len(result.reasons) >= figures.SPLIT_MIN_ACCOUNTS
+        reading = figures.numbers_beside(*open_query) if large else _here(open_query)
+        with reading as open_rows:
+            _scores_write(run.pk, result)
+            step("proposals")
+            created = _proposals_write(run, result, now, open_rows)
     return result, created
+
+
+@contextmanager
+def _here(query: figures.Query) -> Iterator[Callable[[], np.ndarray]]:
+    """The rows of a query, read here when asked for (small runs: no reader to start)."""
+    yield lambda: figures.numbers_fetch(*query)
 
 
 SQLITE_CACHE_KB = 256 * 1024

@@ -11,7 +11,7 @@ from django.utils import translation
 
 from kam.customers.models import Account
 from kam.lib import clv as clv_model
-from kam.segmentation import rules, selectors, services
+from kam.segmentation import figures, rules, selectors, services
 from kam.segmentation.models import AccountScore, ProposalStatus, RunStatus, TierProposal
 from kam.segmentation.tests.helpers import orders_add, random_history
 
@@ -227,9 +227,38 @@ def test_a_run_that_changes_nothing_writes_no_proposal_statement(five_accounts):
     assert writes == []
 
 
+# Runs read the open proposals here, or (PostgreSQL, from SPLIT_MIN_ACCOUNTS accounts) on a
+# second connection while the score rows go in: committed tables (transaction=True), since
+# that connection sees only what is committed.
+READINGS = [
+    "here",
+    pytest.param(
+        "beside",
+        marks=[
+            pytest.mark.django_db(transaction=True),
+            pytest.mark.skipif(
+                connection.vendor != "postgresql", reason="a second PostgreSQL connection"
+            ),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("reading", READINGS)
 def test_a_rejected_change_is_not_proposed_again_until_the_run_proposes_something_else(
-    five_accounts, director
+    five_accounts, director, monkeypatch, reading
 ):
+    beside = []
+    if reading == "beside":
+        monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", 1)
+        read_elsewhere = figures._postgresql_read_elsewhere
+
+        def read_recorded(*args):
+            beside.append(TierProposal._meta.db_table in args[2])
+            return read_elsewhere(*args)
+
+        monkeypatch.setattr(figures, "_postgresql_read_elsewhere", read_recorded)
+
     def rules_set(tier):
         services.scoring_config_update(actor=director, data={"tier_rules": [{"tier": tier}]})
 
@@ -270,6 +299,8 @@ def test_a_rejected_change_is_not_proposed_again_until_the_run_proposes_somethin
     )
     assert services.scoring_run(as_of=AS_OF, with_clv=False).proposals_created == 1
     assert proposals_of("M300")[-1] == ("key", "pending")
+    # Six runs: each read its open proposals on a second connection.
+    assert beside.count(True) == (6 if reading == "beside" else 0)
 
 
 def test_return_rate_uses_service_costs_and_discounts(five_accounts, director, monkeypatch):
