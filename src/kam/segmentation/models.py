@@ -342,7 +342,10 @@ class TierProposal(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        db_index=False,  # empty on run proposals; users are deactivated, not deleted
+        # Empty on run proposals; users are deactivated, not deleted. No database check:
+        # its trigger fired for each of a first run's million rows (PostgreSQL: 6.8 s -> 5.8 s).
+        db_constraint=False,
+        db_index=False,
     )
     created_at = models.DateTimeField(_("proposed"), auto_now_add=True)
     status = models.CharField(
@@ -355,7 +358,10 @@ class TierProposal(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        db_index=False,  # empty on run proposals; users are deactivated, not deleted
+        # Empty on run proposals; users are deactivated, not deleted. No database check:
+        # its trigger fired for each of a first run's million rows (PostgreSQL: 6.8 s -> 5.8 s).
+        db_constraint=False,
+        db_index=False,
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
