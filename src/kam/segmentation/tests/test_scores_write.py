@@ -4,7 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from django.db import models
+from django.db import connection, connections, models, transaction
 
 from kam.segmentation import figures, scoring, services
 from kam.segmentation.models import AccountScore, ScoringRun
@@ -18,14 +18,8 @@ REASONS = ["Rule 2 (key): ABC class A; value score 72.4 ≥ 70", "", "重点客�
 SIZES = [(services.WRITE_BATCH, services.SQLITE_INSERT_ROWS), (2, 2), (3, 2)]
 
 
-@pytest.mark.parametrize(("batch", "per_statement"), SIZES)
-def test_written_score_rows_read_back_with_nulls_dates_and_texts(
-    account_make, monkeypatch, batch, per_statement
-):
-    monkeypatch.setattr(services, "WRITE_BATCH", batch)
-    monkeypatch.setattr(services, "SQLITE_INSERT_ROWS", per_statement)
-    accounts = [account_make() for _ in range(3)]
-    run = ScoringRun.objects.create(as_of=dt.date(2025, 12, 31))
+def score_result(accounts):
+    """A ScoreResult for ``accounts`` with every column's awkward values, and what reads back."""
     columns: dict[str, np.ndarray] = {"account_id": np.array([a.pk for a in accounts])}
     expected: dict[str, list] = {}
     for name in services.SCORE_COLUMNS[2:-1]:
@@ -46,12 +40,89 @@ def test_written_score_rows_read_back_with_nulls_dates_and_texts(
             expected[name] = [3, None if field.null else 0, 32_000]
         columns[name] = np.array(values, dtype=np.float64)
     result = scoring.ScoreResult(columns=columns, reasons=REASONS, summary={}, clv=None)
+    return result, expected
 
-    services._scores_write(run.pk, result)
 
+def assert_read_back(run, accounts, expected):
     rows = list(AccountScore.objects.filter(run=run).order_by("account_id"))
     assert [row.account_id for row in rows] == [a.pk for a in accounts]
     assert [row.tier_reason for row in rows] == [reason[:300] for reason in REASONS]
     for name, values in expected.items():
         got = [getattr(row, name) for row in rows]
         assert got == values, name
+
+
+@pytest.mark.parametrize(("batch", "per_statement"), SIZES)
+def test_written_score_rows_read_back_with_nulls_dates_and_texts(
+    account_make, monkeypatch, batch, per_statement
+):
+    monkeypatch.setattr(services, "WRITE_BATCH", batch)
+    monkeypatch.setattr(services, "SQLITE_INSERT_ROWS", per_statement)
+    accounts = [account_make() for _ in range(3)]
+    run = ScoringRun.objects.create(as_of=dt.date(2025, 12, 31))
+    result, expected = score_result(accounts)
+
+    services._scores_write(run.pk, result)
+
+    assert_read_back(run, accounts, expected)
+
+
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a second PostgreSQL connection"
+)
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_writes_the_upper_rows_on_a_second_connection(account_make, monkeypatch):
+    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", 1)
+    elsewhere = []
+    copy_elsewhere = services._postgresql_scores_copy_elsewhere
+    monkeypatch.setattr(
+        services,
+        "_postgresql_scores_copy_elsewhere",
+        lambda *args: elsewhere.append(args[-1]) or copy_elsewhere(*args),
+    )
+    accounts = [account_make() for _ in range(3)]
+    run = ScoringRun.objects.create(as_of=dt.date(2025, 12, 31))
+    result, expected = score_result(accounts)
+    with transaction.atomic():
+        services._scores_write(run.pk, result)
+        # This transaction's next statements see the second connection's committed rows.
+        assert AccountScore.objects.filter(run=run).count() == 3
+    assert elsewhere == [range(1, 3)]
+    assert_read_back(run, accounts, expected)
+    # Inside a caller's transaction, or one that sees one snapshot: all here.
+    AccountScore.objects.filter(run=run).delete()
+    with transaction.atomic(), transaction.atomic():
+        services._scores_write(run.pk, result)
+    assert_read_back(run, accounts, expected)
+    AccountScore.objects.filter(run=run).delete()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        services._scores_write(run.pk, result)
+    assert_read_back(run, accounts, expected)
+    assert elsewhere == [range(1, 3)]
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_writes_here_the_rows_a_refused_connection_could_not(
+    account_make, monkeypatch, caplog
+):
+    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", 1)
+    params = connection.get_connection_params()
+    monkeypatch.setattr(
+        type(connections["default"]),
+        "get_connection_params",
+        lambda self: {**params, "dbname": "kam_no_such_database"},
+    )
+    accounts = [account_make() for _ in range(3)]
+    run = ScoringRun.objects.create(as_of=dt.date(2025, 12, 31))
+    result, expected = score_result(accounts)
+    with transaction.atomic():
+        services._scores_write(run.pk, result)
+    assert_read_back(run, accounts, expected)
+    assert "Writing score rows on a second connection failed" in caplog.text
+    assert "kam_no_such_database" in caplog.text
