@@ -471,7 +471,7 @@ def _helper_or_here(helper: subprocess.Popen | None, query: Query) -> np.ndarray
 
 @contextmanager
 def numbers_beside(
-    sql: str, params: dict[str, Any], width: int
+    sql: str, params: dict[str, Any], width: int, *, beside: bool = True
 ) -> Iterator[Callable[[], np.ndarray]]:
     """Read a query of numbers on the other core while this connection goes on writing.
 
@@ -481,13 +481,14 @@ def numbers_beside(
     while this transaction holds the write lock (IMMEDIATE), so it sees exactly what this
     transaction saw before its writes. PostgreSQL: a second connection, which sees what is
     committed when it starts, as a statement of this READ COMMITTED transaction would.
-    Elsewhere (a memory database, no write lock, a helper or connection that fails) the
+    Elsewhere (``beside`` false, e.g. a small run where starting a reader costs more than
+    it saves; a memory database, no write lock, a helper or connection that fails) the
     rows are read here when asked for.
     """
     query: Query = (sql, params, width)
     # (PostgreSQL: only in a transaction of the caller's own, not inside another one whose
     # uncommitted rows a second connection would not see.)
-    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+    if beside and connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
         statement = _copy_statement(*query)
         pool = ThreadPoolExecutor(max_workers=1)
         future = pool.submit(
@@ -499,7 +500,7 @@ def numbers_beside(
         finally:
             future.cancel()
         return
-    if not _split_possible(False):
+    if not beside or not _split_possible(False):
         yield lambda: numbers_fetch(*query)
         return
     database = _sqlite_file()

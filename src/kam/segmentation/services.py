@@ -539,18 +539,11 @@ def _scoring_compute_and_write(
         # Large runs read the open proposals on the other core while the rows go in.
         open_query = _open_proposals_query(tier_codes)
         large = len(result.reasons) >= figures.SPLIT_MIN_ACCOUNTS
-        reading = figures.numbers_beside(*open_query) if large else _here(open_query)
-        with reading as open_rows:
+        with figures.numbers_beside(*open_query, beside=large) as open_rows:
             _scores_write(run.pk, result)
             step("proposals")
             created = _proposals_write(run, result, now, open_rows)
     return result, created
-
-
-@contextmanager
-def _here(query: figures.Query) -> Iterator[Callable[[], np.ndarray]]:
-    """The rows of a query, read here when asked for (small runs: no reader to start)."""
-    yield lambda: figures.numbers_fetch(*query)
 
 
 SQLITE_CACHE_KB = 256 * 1024

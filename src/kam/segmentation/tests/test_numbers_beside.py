@@ -51,6 +51,10 @@ def test_sqlite_reads_beside_in_a_helper_process(open_proposals, monkeypatch, tm
         beside = rows()
     assert started == [open_proposals[0]]
     assert np.array_equal(here, beside, equal_nan=True)
+    # A small run starts no helper: the rows are read here.
+    with transaction.atomic(), figures.numbers_beside(*open_proposals, beside=False) as rows:
+        assert np.array_equal(here, rows(), equal_nan=True)
+    assert len(started) == 1
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite helper process")
