@@ -1,10 +1,12 @@
 """The JSON API under /api/: one NinjaAPI, one router per app, token or session auth."""
 
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.shortcuts import render
+from ninja import NinjaAPI, Swagger
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.security import HttpBearer, django_auth
 
@@ -21,12 +23,30 @@ class TokenAuth(HttpBearer):
         return user
 
 
+class OfflineSwagger(Swagger):
+    """Swagger UI from Ninja's own template and static files, never its CDN page.
+
+    Ninja renders the CDN page unless "ninja" is an installed app; KAM serves Ninja's
+    templates and static files through settings instead (see settings._NINJA_DIR).
+    """
+
+    def render_page(self, request: HttpRequest, api: Any, **kwargs: Any) -> HttpResponse:
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            "add_csrf": any(getattr(auth, "csrf", False) for auth in api.auth),
+        }
+        return render(request, self.template, context)
+
+
 api = NinjaAPI(
     title="KAM API",
     version="1",
     description="Key account management: accounts, ledger, scoring and service desk.",
     auth=[TokenAuth(), django_auth],
     urls_namespace="api",
+    docs=OfflineSwagger(),
 )
 
 

@@ -266,20 +266,85 @@ def _postgresql_scores_copy(
         copy.write(pgcopy.TRAILER)
 
 
-def _postgresql_scores_copy_elsewhere(
-    params: dict[str, Any], run_id: int, result: scoring.ScoreResult, types: list[str], rows: range
-) -> None:
-    """The same on a second connection, committed when done.
+class _SecondConnection:
+    """A second PostgreSQL connection writing a large run's upper accounts at the same time.
 
-    Nobody reads a run's rows before the run is done (selectors.runs_done); if the run
-    fails, its rows go with the next run's cleanup (_old_scores_delete).
+    The server's work of a COPY or an INSERT is one core's; the machine has more. Its
+    statements run one after another on one worker thread (psycopg waits for the server
+    without the GIL), in a transaction of its own that commits only when the run asks,
+    just before the run's own commit, or rolls back in ``close``.
     """
-    import psycopg
 
-    with psycopg.connect(**params) as other:
-        other.execute("SET synchronous_commit = off")
-        with other.cursor() as cursor:
-            _postgresql_scores_copy(cursor, run_id, result, types, rows)
+    def __init__(self, params: dict[str, Any]) -> None:
+        self._params = params
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._connection: Any = None
+        self._copy: Future[None] | None = None
+        self._closed = False
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        if self._connection is None:
+            self._connection = psycopg.connect(**self._params)
+            # As the run's own transaction: a crash may lose the run, not corrupt it.
+            self._connection.execute("SET synchronous_commit = off")
+        return self._connection
+
+    def copy_start(
+        self, run_id: int, result: scoring.ScoreResult, types: list[str], rows: range
+    ) -> None:
+        def copy() -> None:
+            with self._connect().cursor() as cursor:
+                _postgresql_scores_copy(cursor, run_id, result, types, rows)
+
+        self._copy = self._pool.submit(copy)
+
+    def copied(self) -> bool:
+        """Wait for the score rows; False if the connection failed (nothing of it is kept).
+
+        The other connection is only another core: when the server refuses it (e.g. no
+        connection slot left), the run writes those rows itself, more slowly.
+        """
+        import psycopg
+
+        assert self._copy is not None
+        try:
+            self._copy.result()
+        except psycopg.Error as error:
+            logger.warning(
+                "Writing score rows on a second connection failed, writing here: %s", error
+            )
+            self.close()
+            return False
+        return True
+
+    def execute(self, sql: str, params: dict[str, Any]) -> Future[int]:
+        """Run a statement there; the future gives its row count."""
+
+        def execute() -> int:
+            with self._connect().cursor() as cursor:
+                cursor.execute(sql, params)
+                return int(cursor.rowcount)
+
+        return self._pool.submit(execute)
+
+    def commit(self) -> None:
+        self._pool.submit(lambda: self._connect().commit()).result()
+
+    def close(self) -> None:
+        """Roll back whatever is not committed and let the connection go."""
+        if self._closed:
+            return
+        self._closed = True
+
+        def close() -> None:
+            if self._connection is not None:
+                self._connection.close()  # (psycopg rolls back an open transaction)
+                self._connection = None
+
+        self._pool.submit(close).result()
+        self._pool.shutdown()
 
 
 def _postgresql_split_possible() -> bool:
@@ -292,58 +357,47 @@ def _postgresql_split_possible() -> bool:
         return cursor.fetchone()[0] == "read committed"
 
 
-def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
+@contextmanager
+def _scores_written(run_id: int, result: scoring.ScoreResult) -> Iterator[_SecondConnection | None]:
     """Insert the run's AccountScore rows: binary COPY on PostgreSQL, multi-row INSERTs on SQLite.
 
     (Binary COPY is about ten times faster than text COPY, whose cost is formatting every
     float as text; its rows are built from the arrays by kam.lib.pgcopy, not row by row.)
-    On PostgreSQL a large run's upper half goes in on a second connection at the same time
-    (the server's work of a COPY is one core's; the machine has more), committed before
-    this transaction's proposals read the rows back.
+    On PostgreSQL a large run's upper half goes in on a second connection at the same
+    time. It is yielded, its rows not yet committed: the caller commits it (after it has
+    inserted those accounts' proposals too, see _proposals_write) before reading the rows
+    back and before its own commit; it is rolled back if the block fails.
     """
     if connection.vendor != "postgresql":
         _sqlite_scores_write(run_id, result)
+        yield None
         return
     total = len(result.reasons)
     types = _copy_types()
     middle = total // 2 if total >= figures.SPLIT_MIN_ACCOUNTS else total
     with connection.cursor() as cursor:
-        if middle < total and _postgresql_split_possible():
-            pool = ThreadPoolExecutor(max_workers=1)
-            elsewhere = pool.submit(
-                _postgresql_scores_copy_elsewhere,
-                connection.get_connection_params(),
-                run_id,
-                result,
-                types,
-                range(middle, total),
-            )
-            pool.shutdown(wait=False)
-            _postgresql_scores_copy(cursor.cursor, run_id, result, types, range(0, middle))
-            _scores_elsewhere_or_here(
-                elsewhere, cursor.cursor, run_id, result, types, range(middle, total)
-            )
-        else:
+        if middle == total or not _postgresql_split_possible():
             _postgresql_scores_copy(cursor.cursor, run_id, result, types, range(0, total))
+            yield None
+            return
+        second = _SecondConnection(connection.get_connection_params())
+        try:
+            second.copy_start(run_id, result, types, range(middle, total))
+            _postgresql_scores_copy(cursor.cursor, run_id, result, types, range(0, middle))
+            if second.copied():
+                yield second
+                return
+            _postgresql_scores_copy(cursor.cursor, run_id, result, types, range(middle, total))
+            yield None
+        finally:
+            second.close()
 
 
-def _scores_elsewhere_or_here(
-    elsewhere: Future[None],
-    cursor: Any,
-    run_id: int,
-    result: scoring.ScoreResult,
-    types: list[str],
-    rows: range,
-) -> None:
-    """Wait for the second connection's rows; COPY them here if it could not (e.g. the
-    server refused it: the run goes on, more slowly)."""
-    import psycopg
-
-    try:
-        elsewhere.result()
-    except psycopg.Error as error:
-        logger.warning("Writing score rows on a second connection failed, writing here: %s", error)
-        _postgresql_scores_copy(cursor, run_id, result, types, rows)
+def _scores_write(run_id: int, result: scoring.ScoreResult) -> None:
+    """_scores_written, every row committed or seen by this transaction when it returns."""
+    with _scores_written(run_id, result) as second:
+        if second is not None:
+            second.commit()
 
 
 def _open_proposals_sql(proposal_table: str, to_tier: str, from_tier: str) -> str:
@@ -418,16 +472,45 @@ def _proposals_write(
     result: scoring.ScoreResult,
     now: dt.datetime,
     open_rows: Callable[[], np.ndarray],
+    second: _SecondConnection | None = None,
 ) -> int:
     """Supersede outdated pending run proposals, then propose every changed tier once.
 
     A change stays unproposed while the same one is pending or was the account's latest
-    run proposal and rejected (see _open_proposals_sql).
+    run proposal and rejected (see _open_proposals_sql). ``second`` holds the upper
+    accounts' uncommitted score rows (see _scores_written); this commits it.
     """
     outdated, still_open, new = _proposal_work(result, open_rows)
     proposal_table = TierProposal._meta.db_table
     score_table = AccountScore._meta.db_table
     stamp = connection.ops.adapt_datetimefield_value(now)
+    params: dict[str, Any] = {
+        **_OPEN_PARAMS,
+        "run": run.pk,
+        "stamp": stamp,
+        "status": ProposalStatus.PENDING,
+    }
+    insert = f"""INSERT INTO {proposal_table} (account_id, from_tier, to_tier, reason,
+          run_id, created_at, status, decision_note)
+        SELECT s.account_id, s.current_tier, s.proposed_tier, s.tier_reason, %(run)s,
+          %(stamp)s, %(status)s, ''
+        FROM {score_table} s"""
+    where = "WHERE s.run_id = %(run)s AND s.proposed_tier <> s.current_tier"
+    if second is not None:
+        if new and not outdated and not still_open:
+            # Every changed tier is proposed (e.g. a first run: a million proposals). Each
+            # connection inserts the proposals of the score rows it wrote, which are the
+            # only rows of this run it sees, at the same time (PostgreSQL: 5-7 s -> 3.5-4.7 s
+            # for a million). The second commits first; a reader may see its half some
+            # milliseconds before the other (and only its half if this commit then failed).
+            elsewhere = second.execute(f"{insert} {where}", params)
+            with connection.cursor() as cursor:
+                cursor.execute(f"{insert} {where}", params)
+                created = cursor.rowcount
+            created += elsewhere.result()
+            second.commit()
+            return created
+        second.commit()  # the statements below read its rows back
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and (outdated or new):
             # Fresh statistics, so the statements below plan for the run's million score
@@ -455,18 +538,6 @@ def _proposals_write(
             )
         if not new:
             return 0
-        params: dict[str, Any] = {
-            **_OPEN_PARAMS,
-            "run": run.pk,
-            "stamp": stamp,
-            "status": ProposalStatus.PENDING,
-        }
-        insert = f"""INSERT INTO {proposal_table} (account_id, from_tier, to_tier, reason,
-              run_id, created_at, status, decision_note)
-            SELECT s.account_id, s.current_tier, s.proposed_tier, s.tier_reason, %(run)s,
-              %(stamp)s, %(status)s, ''
-            FROM {score_table} s"""
-        where = "WHERE s.run_id = %(run)s AND s.proposed_tier <> s.current_tier"
         if still_open:
             # The open proposals are read once (materialised) before inserting into the
             # same table, so the anti-join never rescans the rows being inserted.
@@ -539,10 +610,12 @@ def _scoring_compute_and_write(
         # Large runs read the open proposals on the other core while the rows go in.
         open_query = _open_proposals_query(tier_codes)
         large = len(result.reasons) >= figures.SPLIT_MIN_ACCOUNTS
-        with figures.numbers_beside(*open_query, beside=large) as open_rows:
-            _scores_write(run.pk, result)
+        with (
+            figures.numbers_beside(*open_query, beside=large) as open_rows,
+            _scores_written(run.pk, result) as second,
+        ):
             step("proposals")
-            created = _proposals_write(run, result, now, open_rows)
+            created = _proposals_write(run, result, now, open_rows, second)
     return result, created
 
 

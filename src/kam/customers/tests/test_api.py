@@ -25,6 +25,10 @@ def test_openapi_and_docs_are_readable_without_login(client):
     assert schema.status_code == 200 and "/api/customers/accounts" in schema.json()["paths"]
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "/static/ninja/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower() and '"url": "/api/openapi.json"' in docs.text
+    # Served from Ninja's package (not an installed app) by the static files finders.
+    bundle = client.get("/static/ninja/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and b"SwaggerUI" in b"".join(bundle.streaming_content)
 
 
 def test_api_requires_authentication(client, portfolio):

@@ -76,13 +76,18 @@ POSTGRESQL_ONLY = pytest.mark.skipif(
 @pytest.mark.django_db(transaction=True)
 def test_postgresql_writes_the_upper_rows_on_a_second_connection(account_make, monkeypatch):
     monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", 1)
-    elsewhere = []
-    copy_elsewhere = services._postgresql_scores_copy_elsewhere
-    monkeypatch.setattr(
-        services,
-        "_postgresql_scores_copy_elsewhere",
-        lambda *args: elsewhere.append(args[-1]) or copy_elsewhere(*args),
-    )
+    copies = []  # (rows, server process)
+    scores_copy = services._postgresql_scores_copy
+
+    def copy_recorded(cursor, run_id, result, types, rows):
+        copies.append((rows, cursor.connection.info.backend_pid))
+        scores_copy(cursor, run_id, result, types, rows)
+
+    def on_second():
+        here = connection.connection.info.backend_pid
+        return sorted((rows.start, rows.stop, pid != here) for rows, pid in copies)
+
+    monkeypatch.setattr(services, "_postgresql_scores_copy", copy_recorded)
     accounts = [account_make() for _ in range(3)]
     run = ScoringRun.objects.create(as_of=dt.date(2025, 12, 31))
     result, expected = score_result(accounts)
@@ -90,20 +95,22 @@ def test_postgresql_writes_the_upper_rows_on_a_second_connection(account_make, m
         services._scores_write(run.pk, result)
         # This transaction's next statements see the second connection's committed rows.
         assert AccountScore.objects.filter(run=run).count() == 3
-    assert elsewhere == [range(1, 3)]
+        assert on_second() == [(0, 1, False), (1, 3, True)]
     assert_read_back(run, accounts, expected)
     # Inside a caller's transaction, or one that sees one snapshot: all here.
-    AccountScore.objects.filter(run=run).delete()
-    with transaction.atomic(), transaction.atomic():
-        services._scores_write(run.pk, result)
-    assert_read_back(run, accounts, expected)
-    AccountScore.objects.filter(run=run).delete()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        services._scores_write(run.pk, result)
-    assert_read_back(run, accounts, expected)
-    assert elsewhere == [range(1, 3)]
+    for isolation in ("nested", "repeatable read"):
+        AccountScore.objects.filter(run=run).delete()
+        copies.clear()
+        with transaction.atomic():
+            if isolation == "nested":
+                with transaction.atomic():
+                    services._scores_write(run.pk, result)
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                services._scores_write(run.pk, result)
+            assert on_second() == [(0, 3, False)]
+        assert_read_back(run, accounts, expected)
 
 
 @POSTGRESQL_ONLY

@@ -12,7 +12,13 @@ from django.utils import translation
 from kam.customers.models import Account
 from kam.lib import clv as clv_model
 from kam.segmentation import figures, rules, selectors, services
-from kam.segmentation.models import AccountScore, ProposalStatus, RunStatus, TierProposal
+from kam.segmentation.models import (
+    AccountScore,
+    ProposalStatus,
+    RunStatus,
+    ScoringRun,
+    TierProposal,
+)
 from kam.segmentation.tests.helpers import orders_add, random_history
 
 AS_OF = dt.date(2025, 12, 31)
@@ -301,6 +307,58 @@ def test_a_rejected_change_is_not_proposed_again_until_the_run_proposes_somethin
     assert proposals_of("M300")[-1] == ("key", "pending")
     # Six runs: each read its open proposals on a second connection.
     assert beside.count(True) == (6 if reading == "beside" else 0)
+
+
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a second PostgreSQL connection"
+)
+
+
+@pytest.mark.parametrize("rows", [[5], pytest.param([2, 3], marks=POSTGRESQL_ONLY)])
+@pytest.mark.usefixtures("five_accounts")
+@pytest.mark.django_db(transaction=True)
+def test_a_first_runs_proposals_go_in_on_both_connections(monkeypatch, rows):
+    """PostgreSQL, large runs: each connection proposes for the score rows it wrote."""
+    if len(rows) > 1:
+        monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", 1)
+    counts = []
+    execute = services._SecondConnection.execute
+
+    def execute_recorded(self, sql, params):
+        future = execute(self, sql, params)
+        counts.append(future)
+        return future
+
+    monkeypatch.setattr(services._SecondConnection, "execute", execute_recorded)
+    run = services.scoring_run(as_of=AS_OF, with_clv=False)
+    assert run.proposals_created == 5
+    proposals = TierProposal.objects.filter(run=run, status=ProposalStatus.PENDING)
+    assert sorted(proposals.values_list("account__code", flat=True)) == [
+        "M040", "M060", "M100", "M300", "M500",
+    ]  # fmt: skip
+    assert [5 - sum(f.result() for f in counts), *(f.result() for f in counts)] == rows
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.parametrize("failing", ["second insert", "second commit"])
+@pytest.mark.usefixtures("five_accounts")
+@pytest.mark.django_db(transaction=True)
+def test_a_run_failing_before_the_second_connection_commits_leaves_nothing(monkeypatch, failing):
+    monkeypatch.setattr(figures, "SPLIT_MIN_ACCOUNTS", 1)
+    name = "execute" if failing == "second insert" else "commit"
+    original = getattr(services._SecondConnection, name)
+
+    def fail(self, *args):
+        if name == "execute":
+            return original(self, "SELECT 1 / 0", {})
+        raise RuntimeError("lost before the commit")
+
+    monkeypatch.setattr(services._SecondConnection, name, fail)
+    with pytest.raises(Exception, match="division by zero|lost before the commit"):
+        services.scoring_run(as_of=AS_OF, with_clv=False)
+    run = ScoringRun.objects.get()
+    assert run.status == RunStatus.FAILED
+    assert not TierProposal.objects.exists() and not AccountScore.objects.exists()
 
 
 def test_return_rate_uses_service_costs_and_discounts(five_accounts, director, monkeypatch):
