@@ -271,8 +271,8 @@ class _SecondConnection:
 
     The server's work of a COPY or an INSERT is one core's; the machine has more. Its
     statements run one after another on one worker thread (psycopg waits for the server
-    without the GIL), in a transaction of its own that commits only when the run asks,
-    just before the run's own commit, or rolls back in ``close``.
+    without the GIL), in a transaction of its own that commits only when the run asks
+    (see _proposals_write) and otherwise rolls back in ``close``.
     """
 
     def __init__(self, params: dict[str, Any]) -> None:
@@ -501,8 +501,9 @@ def _proposals_write(
             # Every changed tier is proposed (e.g. a first run: a million proposals). Each
             # connection inserts the proposals of the score rows it wrote, which are the
             # only rows of this run it sees, at the same time (PostgreSQL: 5-7 s -> 3.5-4.7 s
-            # for a million). The second commits first; a reader may see its half some
-            # milliseconds before the other (and only its half if this commit then failed).
+            # for a million). The second commits first: a reader may see its half some
+            # milliseconds before the other (and only that half if the run's own commit
+            # then failed).
             elsewhere = second.execute(f"{insert} {where}", params)
             with connection.cursor() as cursor:
                 cursor.execute(f"{insert} {where}", params)
