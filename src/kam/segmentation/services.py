@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 # Scoring runs whose per-account rows are kept (older runs keep only their summary).
 KEEP_RUN_SCORES = 7
+# PostgreSQL advisory lock held by a run's writing transaction (any fixed 64-bit number).
+SCORING_LOCK = 0x6B616D73636F7265  # "kamscore"
 WRITE_BATCH = 20_000
 
 Progress = Callable[[str], None]
@@ -607,6 +609,10 @@ def _scoring_compute_and_write(
             # so its commit need not wait for the WAL flush.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                # One run writes at a time, as SQLite's write lock has it: a run that read
+                # the open proposals while another was still writing its own would
+                # propose the same changes again (e.g. the nightly run and "Score now").
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCORING_LOCK])
         step("scores")
         # Large runs read the open proposals on the other core while the rows go in.
         open_query = _open_proposals_query(tier_codes)

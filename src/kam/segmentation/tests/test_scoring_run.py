@@ -361,6 +361,37 @@ def test_a_run_failing_before_the_second_connection_commits_leaves_nothing(monke
     assert not TierProposal.objects.exists() and not AccountScore.objects.exists()
 
 
+@POSTGRESQL_ONLY
+@pytest.mark.usefixtures("five_accounts")
+@pytest.mark.django_db(transaction=True)
+def test_a_run_waits_for_another_runs_writes_and_then_proposes_nothing_twice():
+    import threading
+
+    import psycopg
+    from django.db import connections
+
+    other = psycopg.connect(**connection.get_connection_params())
+    other.execute("SELECT pg_advisory_xact_lock(%s)", [services.SCORING_LOCK])  # "another run"
+    results = []
+
+    def score():
+        try:
+            results.append(services.scoring_run(as_of=AS_OF, with_clv=False))
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=score)
+    first.start()
+    first.join(timeout=2)
+    # Still waiting for the other run's transaction: nothing of its own written yet.
+    assert first.is_alive() and not TierProposal.objects.exists()
+    other.commit()
+    other.close()
+    first.join(timeout=60)
+    assert not first.is_alive() and results[0].proposals_created == 5
+    assert services.scoring_run(as_of=AS_OF, with_clv=False).proposals_created == 0
+
+
 def test_return_rate_uses_service_costs_and_discounts(five_accounts, director, monkeypatch):
     from kam.segmentation import costs
 
