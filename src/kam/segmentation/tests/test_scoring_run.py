@@ -236,17 +236,12 @@ def test_a_run_that_changes_nothing_writes_no_proposal_statement(five_accounts):
 # Runs read the open proposals here, or (PostgreSQL, from SPLIT_MIN_ACCOUNTS accounts) on a
 # second connection while the score rows go in: committed tables (transaction=True), since
 # that connection sees only what is committed.
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a second PostgreSQL connection"
+)
 READINGS = [
     "here",
-    pytest.param(
-        "beside",
-        marks=[
-            pytest.mark.django_db(transaction=True),
-            pytest.mark.skipif(
-                connection.vendor != "postgresql", reason="a second PostgreSQL connection"
-            ),
-        ],
-    ),
+    pytest.param("beside", marks=[pytest.mark.django_db(transaction=True), POSTGRESQL_ONLY]),
 ]
 
 
@@ -307,11 +302,6 @@ def test_a_rejected_change_is_not_proposed_again_until_the_run_proposes_somethin
     assert proposals_of("M300")[-1] == ("key", "pending")
     # Six runs: each read its open proposals on a second connection.
     assert beside.count(True) == (6 if reading == "beside" else 0)
-
-
-POSTGRESQL_ONLY = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="a second PostgreSQL connection"
-)
 
 
 @pytest.mark.parametrize("rows", [[5], pytest.param([2, 3], marks=POSTGRESQL_ONLY)])
