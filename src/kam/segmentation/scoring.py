@@ -20,20 +20,43 @@ Documented fallbacks (never NaN on screen, never a crash):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import importlib
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from kam.lib import clv as clv_model
 from kam.lib import pareto
 from kam.segmentation import rules
 from kam.segmentation.figures import AccountFigures, day_number
 from kam.segmentation.models import UNIT_DAYS
 
+if TYPE_CHECKING:
+    from kam.lib import clv as clv_model
+
+# The CLV models import SciPy (≈ 0.5 s), which only the models step needs.
+_MODELS_MODULE = "kam.lib.clv"
+
 Period = Literal["day", "week"]
 PENALIZERS = (0.0, 0.001, 0.01)
+
+
+def models_preload() -> None:
+    """Import the CLV models (and SciPy) on a thread while the caller reads the figures.
+
+    The caller mostly waits for the database meanwhile. An import that fails there fails
+    again, with its error, where the models are used.
+    """
+    threading.Thread(target=_import_quietly, name="models-import", daemon=True).start()
+
+
+def _import_quietly() -> None:
+    # (An error is raised again by the models step's own import.)
+    with contextlib.suppress(Exception):
+        importlib.import_module(_MODELS_MODULE)
 
 
 @dataclass
@@ -89,6 +112,8 @@ def fit_models(
     summary: ClvSummary,
 ) -> tuple[clv_model.BetaGeoFit | None, clv_model.GammaGammaFit | None, list[str]]:
     """Fit BG/NBD and Gamma-Gamma with the penaliser fallback; None where impossible."""
+    from kam.lib import clv as clv_model
+
     messages: list[str] = []
     transactions = spend = None
     if summary.index.size == 0:
@@ -174,6 +199,8 @@ def _clv_predict(
     period: Period,
     messages: list[str],
 ) -> ClvResult:
+    from kam.lib import clv as clv_model
+
     n = summary.index.size
     empty = np.full(n, np.nan)
     p_alive, expected, order_value, value = empty, empty.copy(), empty.copy(), empty.copy()

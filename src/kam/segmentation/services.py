@@ -586,6 +586,8 @@ def _scoring_compute_and_write(
 ) -> tuple[scoring.ScoreResult, int]:
     """Figures, computation and the bulk writes of one run; returns the result and proposals."""
     step("figures")
+    if with_clv:
+        scoring.models_preload()
     tier_codes = [rule["tier"] for rule in config.tier_rules]
     # This run is not done yet: the latest done one holds the previous classes.
     previous = selectors.runs_done().values_list("pk", flat=True).first()
