@@ -460,7 +460,7 @@ def db_results(env: dict[str, str]) -> dict:
         "scores = AccountScore.objects.filter(run=run)\n"
         "abc = dict(scores.values_list('account__code', 'abc_class'))\n"
         "from django.db.models import Count\n"
-        "tiers = dict(scores.exclude(orders=0, revenue=0).values_list('proposed_tier').annotate(n=Count('id')))\n"
+        "tiers = dict(scores.exclude(orders=0, revenue=0).values_list('proposed_tier').annotate(n=Count('account')))\n"
         "print(json.dumps({'abc': abc, 'head_count': run.head_count, 'accounts': run.parameters['accounts_with_orders'],\n"
         "  'total': run.value_total, 'params': run.parameters.get('clv', {}), 'tiers': tiers}))\n"
     )

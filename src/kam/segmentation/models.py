@@ -187,6 +187,7 @@ class AccountScore(models.Model):
     # just read, so the database neither re-checks them row by row at commit (one lookup
     # and row lock per account) nor keeps a run index the unique (run, account) already is.
     # Deleting a run or an account still deletes its scores (Django's CASCADE).
+    pk = models.CompositePrimaryKey("run", "account")
     run = models.ForeignKey(
         ScoringRun,
         on_delete=models.CASCADE,
@@ -235,9 +236,6 @@ class AccountScore(models.Model):
     class Meta:
         verbose_name = _("account score")
         verbose_name_plural = _("account scores")
-        constraints = [
-            models.UniqueConstraint(fields=["run", "account"], name="account_score_run_account"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.account_id}"

@@ -206,7 +206,7 @@ def tier_pyramid(scores: QuerySet[AccountScore]) -> list[dict[str, Any]]:
     rows = (
         scores.values("account__tier")
         .annotate(
-            accounts=Count("id"),
+            accounts=Count("account"),
             revenue=Sum("revenue"),
             margin=Sum("value"),
             cost=Sum("cost_to_serve"),

@@ -4,7 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from django.db import connection, connections, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 
 from kam.segmentation import figures, scoring, services
 from kam.segmentation.models import AccountScore, ScoringRun
@@ -65,6 +65,34 @@ def test_written_score_rows_read_back_with_nulls_dates_and_texts(
     services._scores_write(run.pk, result)
 
     assert_read_back(run, accounts, expected)
+
+
+def test_score_rows_are_keyed_by_run_and_account_alone(account_make):
+    """No id column: the (run, account) primary key is the rows' only index."""
+    accounts = [account_make() for _ in range(3)]
+    run = ScoringRun.objects.create(as_of=dt.date(2025, 12, 31))
+    result, _ = score_result(accounts)
+    services._scores_write(run.pk, result)
+    table = AccountScore._meta.db_table
+    with connection.cursor() as cursor:
+        columns = {c.name for c in connection.introspection.get_table_description(cursor, table)}
+        constraints = connection.introspection.get_constraints(cursor, table)
+    assert "id" not in columns
+    keys = [c["columns"] for c in constraints.values() if c["primary_key"]]
+    assert [sorted(key) for key in keys] == [["account_id", "run_id"]]
+    assert not [c for c in constraints.values() if c["unique"] and not c["primary_key"]]
+    # (The bulk write goes below Django's wrapper: the driver's own error.)
+    refused = (IntegrityError, connection.Database.IntegrityError)
+    with pytest.raises(refused), transaction.atomic():
+        services._scores_write(run.pk, result)  # the same run and accounts again
+    # Django's CASCADE still finds them through the key's two columns.
+    accounts[0].delete()
+    assert sorted(AccountScore.objects.filter(run=run).values_list("account_id", flat=True)) == [
+        accounts[1].pk,
+        accounts[2].pk,
+    ]
+    run.delete()
+    assert not AccountScore.objects.exists()
 
 
 POSTGRESQL_ONLY = pytest.mark.skipif(
