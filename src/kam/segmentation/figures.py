@@ -297,32 +297,71 @@ QUERY_COLUMNS = [
 
 
 def _copy_statement(sql: str, params: dict[str, Any], width: int) -> str:
-    """A binary COPY of a query of numbers, its parameters bound (COPY takes none)."""
+    """A binary COPY of a query of numbers, its parameters bound (COPY takes none).
+
+    The rows travel as one row of ``width`` arrays (a column each), not a row per
+    account: a million one-row COPY messages cost the server and, mostly, the client
+    (≈ 1.8 s of Python per 500,000 rows, against ≈ 0.1 s for the arrays). The server
+    holds the arrays while it builds them, about 10 bytes per value.
+    """
     names = ", ".join(f"c{i}" for i in range(width))
-    floats = ", ".join(f"COALESCE(CAST(c{i} AS DOUBLE PRECISION), 'NaN')" for i in range(width))
-    query = f"SELECT {floats} FROM ({sql}) AS q({names}) ORDER BY c0"
+    floats = ", ".join(
+        f"COALESCE(CAST(c{i} AS DOUBLE PRECISION), 'NaN') AS f{i}" for i in range(width)
+    )
+    arrays = ", ".join(f"array_agg(f{i})" for i in range(width))
+    query = f"SELECT {arrays} FROM (SELECT {floats} FROM ({sql}) AS q({names}) ORDER BY c0) AS r"
     with connection.cursor() as cursor:
         statement = cursor.cursor.mogrify(query, params)
     return f"COPY ({statement}) TO STDOUT (FORMAT BINARY)"
 
 
-def _copy_numbers(cursor: Any, statement: str, width: int) -> np.ndarray:
-    """The rows of a _copy_statement as a float array (NULL as NaN), on a psycopg cursor.
+# A float8 array in binary: dimensions, has-nulls flag, element type, then per dimension
+# its size and lower bound; then per element a length (8) and the value.
+_ARRAY_HEADER = np.dtype([("ndim", ">i4"), ("has_nulls", ">i4"), ("type", ">u4")])
+_ARRAY_ELEMENT = np.dtype([("length", ">i4"), ("value", ">f8")])
 
-    Every value arrives as an 8-byte float in a fixed-width row that NumPy reads as it
-    is: no Python object per value (fetching a million 17-column rows row by row took
-    longer than running the query).
+
+def copied_columns(data: bytes, width: int) -> np.ndarray:
+    """The float array (rows × width) in the binary COPY ``data`` of a _copy_statement.
+
+    Rows are put in order of the first column should the server not have kept the
+    order the arrays were built in.
     """
-    with cursor.copy(statement) as copy:
-        data = b"".join(bytes(block) for block in copy)
     if not data.startswith(pgcopy.SIGNATURE) or not data.endswith(pgcopy.TRAILER):
         raise ValueError("Unexpected binary COPY data.")
-    fields = [
-        (f"{kind}{i}", code) for i in range(width) for kind, code in (("n", ">i4"), ("v", ">f8"))
-    ]
-    layout = np.dtype([("count", ">i2"), *fields])
-    rows = np.frombuffer(data[len(pgcopy.SIGNATURE) : -len(pgcopy.TRAILER)], dtype=layout)
-    return np.column_stack([rows[f"v{i}"] for i in range(width)]).astype(np.float64)
+    body = memoryview(data)[len(pgcopy.SIGNATURE) : -len(pgcopy.TRAILER)]
+    if int.from_bytes(body[:2], "big") != width:
+        raise ValueError("Unexpected binary COPY data: not one row of arrays.")
+    position, columns = 2, []
+    for _ in range(width):
+        length = int.from_bytes(body[position : position + 4], "big", signed=True)
+        position += 4
+        if length < 0:  # array_agg of no rows
+            columns.append(np.empty(0))
+            continue
+        header = np.frombuffer(body, dtype=_ARRAY_HEADER, count=1, offset=position)[0]
+        if header["ndim"] == 0:
+            columns.append(np.empty(0))
+        elif header["ndim"] != 1 or header["has_nulls"]:
+            raise ValueError("Unexpected binary COPY data: not a plain array of numbers.")
+        else:
+            size = int.from_bytes(body[position + 12 : position + 16], "big")
+            offset = position + 20
+            elements = np.frombuffer(body, dtype=_ARRAY_ELEMENT, count=size, offset=offset)
+            columns.append(elements["value"].astype(np.float64))
+        position += length
+    values = np.column_stack(columns) if columns[0].size else np.empty((0, width))
+    first = values[:, 0]
+    if first.size > 1 and np.any(first[1:] < first[:-1]):
+        values = values[np.argsort(first, kind="stable")]
+    return values
+
+
+def _copy_numbers(cursor: Any, statement: str, width: int) -> np.ndarray:
+    """The rows of a _copy_statement as a float array (NULL as NaN), on a psycopg cursor."""
+    with cursor.copy(statement) as copy:
+        data = b"".join(bytes(block) for block in copy)
+    return copied_columns(data, width)
 
 
 def numbers_fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
