@@ -374,12 +374,27 @@ def numbers_fetch(sql: str, params: dict[str, Any], width: int) -> np.ndarray:
         return sqlite_numbers.rows_array(cursor, width)
 
 
+# Settings of a query read beside others (_read_at_once). The later days read beside the
+# two halves of the figures plan without parallel workers (and sort in memory): three
+# processes of theirs on two cores slowed the halves more than they sped the later days
+# up (PostgreSQL, a million accounts: the figures step 6.6-9.9 s -> 6.0-8.9 s, four pairs
+# alternately in one process). Read alone, the parallel plan is the faster one.
+_BESIDE_SETTINGS: dict[str, tuple[str, ...]] = {
+    FUTURE_SQL: ("SET LOCAL max_parallel_workers_per_gather = 0", "SET LOCAL work_mem = '64MB'"),
+}
+
+
 def _postgresql_read_elsewhere(
-    params: dict[str, Any], snapshot: str | None, statement: str, width: int
+    params: dict[str, Any],
+    snapshot: str | None,
+    statement: str,
+    width: int,
+    settings: tuple[str, ...] = (),
 ) -> np.ndarray:
     """A COPY on a second connection (``params``) that sees the exported ``snapshot``.
 
-    Without a snapshot it sees what is committed when it starts.
+    Without a snapshot it sees what is committed when it starts. ``settings`` are SET
+    LOCAL statements run first.
     """
     import psycopg
     from psycopg import sql
@@ -389,6 +404,8 @@ def _postgresql_read_elsewhere(
         if snapshot is not None:
             other.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(snapshot))
         other.execute("SET LOCAL jit = off")
+        for setting in settings:
+            other.execute(setting)
         with other.cursor() as cursor:
             return _copy_numbers(cursor, statement, width)
 
@@ -447,11 +464,17 @@ def _read_at_once(queries: list[Query]) -> list[np.ndarray]:
             cursor.execute("SELECT pg_export_snapshot()")
             (snapshot,) = cursor.fetchone()
         connection_params = connection.get_connection_params()
-        statements = [(_copy_statement(*query), query[2]) for query in others]
         with ThreadPoolExecutor(max_workers=len(others)) as pool:
             elsewhere = [
-                pool.submit(_postgresql_read_elsewhere, connection_params, snapshot, *statement)
-                for statement in statements
+                pool.submit(
+                    _postgresql_read_elsewhere,
+                    connection_params,
+                    snapshot,
+                    _copy_statement(*query),
+                    query[2],
+                    _BESIDE_SETTINGS.get(query[0], ()),
+                )
+                for query in others
             ]
             here = numbers_fetch(sql, params, width)
             pairs = zip(elsewhere, others, strict=True)

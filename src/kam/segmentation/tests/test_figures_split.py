@@ -107,11 +107,15 @@ def test_postgresql_second_connection_sees_the_same_snapshot(account_make, monke
     monkeypatch.setattr(
         figures,
         "_postgresql_read_elsewhere",
-        lambda *args: elsewhere.append(args[2]) or read_elsewhere(*args),
+        lambda *args: elsewhere.append(args[2:]) or read_elsewhere(*args),
     )
     parts = read(monkeypatch, 2)
     assert committed == [None, None]
     assert len(elsewhere) == 2  # the upper accounts and the later days
+    # The later days plan without parallel workers beside the halves (run for real above).
+    settings = {"ft.last_day" in statement: given for statement, _width, given in elsewhere}
+    assert settings[False] == ()
+    assert "SET LOCAL max_parallel_workers_per_gather = 0" in settings[True]
     assert_same(whole, parts)
     # Read again in one part, both new orders count.
     again = read(monkeypatch, 10**9)
