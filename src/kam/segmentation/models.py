@@ -185,8 +185,9 @@ class AccountScore(models.Model):
 
     # Bulk-written snapshot rows: the ids come from the run just created and the accounts
     # just read, so the database neither re-checks them row by row at commit (one lookup
-    # and row lock per account) nor keeps a run index the unique (run, account) already is.
+    # and row lock per account) nor keeps a run index the (run, account) key already is.
     # Deleting a run or an account still deletes its scores (Django's CASCADE).
+    # Keyed by run and account, with no id: the one index a million-row write keeps up.
     pk = models.CompositePrimaryKey("run", "account")
     run = models.ForeignKey(
         ScoringRun,
