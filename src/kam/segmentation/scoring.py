@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -37,9 +36,6 @@ from kam.segmentation.models import UNIT_DAYS
 if TYPE_CHECKING:
     from kam.lib import clv as clv_model
 
-# The CLV models import SciPy (≈ 0.5 s), which only the models step needs.
-_MODELS_MODULE = "kam.lib.clv"
-
 Period = Literal["day", "week"]
 PENALIZERS = (0.0, 0.001, 0.01)
 
@@ -50,13 +46,14 @@ def models_preload() -> None:
     The caller mostly waits for the database meanwhile. An import that fails there fails
     again, with its error, where the models are used.
     """
-    threading.Thread(target=_import_quietly, name="models-import", daemon=True).start()
+    threading.Thread(target=_models_import, name="models-import", daemon=True).start()
 
 
-def _import_quietly() -> None:
-    # (An error is raised again by the models step's own import.)
+def _models_import() -> None:
+    # The CLV models import SciPy (≈ 0.5 s), which only the models step needs. (An error
+    # is raised again by the models step's own import.)
     with contextlib.suppress(Exception):
-        importlib.import_module(_MODELS_MODULE)
+        from kam.lib import clv  # noqa: F401
 
 
 @dataclass
