@@ -11,6 +11,7 @@ then TRAILER. Send SIGNATURE, the blocks and TRAILER with ``Copy.write``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,14 +21,28 @@ SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header exten
 TRAILER = b"\xff\xff"
 # Days from 1970-01-01 (our day numbers) to 2000-01-01 (PostgreSQL's date zero).
 _POSTGRES_EPOCH_DAY = 10_957
-_FIXED_TYPES = {"float8": ">f8", "int8": ">i8", "int4": ">i4", "int2": ">i2", "date": ">i4"}
+_POSTGRES_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_FIXED_TYPES = {
+    "float8": ">f8",
+    "int8": ">i8",
+    "int4": ">i4",
+    "int2": ">i2",
+    "date": ">i4",
+    "timestamptz": ">i8",
+}
 TYPES = {*_FIXED_TYPES, "varchar", "text"}
 
 Field = tuple[np.ndarray, np.ndarray]  # bytes (rows × width) and which of them to keep
 
 
+def timestamp(moment: dt.datetime) -> int:
+    """An aware datetime as a timestamptz value (microseconds since 2000-01-01 UTC)."""
+    return (moment - _POSTGRES_EPOCH) // dt.timedelta(microseconds=1)
+
+
 def _fixed_field(kind: str, values: Any, size: int) -> Field:
-    """Numbers (NaN and ±inf are NULL); dates are day numbers since 1970-01-01."""
+    """Numbers (NaN and ±inf are NULL); dates are day numbers since 1970-01-01,
+    timestamptz values those of ``timestamp`` (exact as floats up to the year 2142)."""
     numbers = np.broadcast_to(np.asarray(values, dtype=np.float64), (size,))
     null = ~np.isfinite(numbers)
     clean = np.where(null, 0.0, numbers)
@@ -42,8 +57,9 @@ def _fixed_field(kind: str, values: Any, size: int) -> Field:
     return field.view(np.uint8).reshape(size, layout.itemsize), keep
 
 
-def _text_field(values: Sequence[str | None], size: int) -> Field:
-    """UTF-8 texts, None as NULL."""
+def _texts_encoded(values: Sequence[str | None]) -> Field:
+    """One field per text: UTF-8, None as NULL."""
+    size = len(values)
     encoded = [b"" if value is None else value.encode() for value in values]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=size)
     null = np.fromiter((value is None for value in values), dtype=bool, count=size)
@@ -54,11 +70,40 @@ def _text_field(values: Sequence[str | None], size: int) -> Field:
     return np.hstack([prefix, text]), np.hstack([np.ones((size, 4), dtype=bool), keep])
 
 
+class _Codes(dict):
+    """Each new key gets the next number (a text's position among the distinct ones)."""
+
+    def __missing__(self, key: Any) -> int:
+        self[key] = code = len(self)
+        return code
+
+
+def _text_field(values: str | None | Sequence[str | None], size: int) -> Field:
+    """UTF-8 texts, None as NULL.
+
+    A list is encoded text by text. One text (or None) is the same in every row, and an
+    object array is taken for texts of a small set (tiers, classes): each distinct one
+    is encoded once and the rows pick theirs by number.
+    """
+    if values is None or isinstance(values, str):
+        codes = np.zeros(size, dtype=np.intp)
+        distinct: Sequence[str | None] = [values]
+    elif isinstance(values, np.ndarray):
+        table = _Codes()
+        codes = np.fromiter(map(table.__getitem__, values), dtype=np.intp, count=size)
+        distinct = list(table)
+    else:
+        return _texts_encoded(values)
+    data, keep = _texts_encoded(distinct)
+    return data[codes], keep[codes]
+
+
 def rows_block(columns: Sequence[tuple[str, Any]], size: int) -> bytes:
     """The binary COPY rows of ``size`` rows; each column is (type, values).
 
-    Types: float8, int8, int4, int2, date (day numbers since 1970-01-01), varchar, text.
-    Numbers may be a scalar (the same in every row); texts a sequence of str or None.
+    Types: float8, int8, int4, int2, date (day numbers since 1970-01-01), timestamptz
+    (see ``timestamp``), varchar, text. Numbers may be a scalar (the same in every row);
+    texts a list of str or None, an object array of them, or one (see _text_field).
     """
     count = np.frombuffer(len(columns).to_bytes(2, "big"), dtype=np.uint8)
     parts = [np.broadcast_to(count, (size, 2))]

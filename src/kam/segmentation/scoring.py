@@ -23,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -258,6 +260,27 @@ def weighted_score(components: dict[str, np.ndarray], weights: dict[str, float])
     return np.divide(total, weight_sum, out=np.full(size, np.nan), where=weight_sum > 0)
 
 
+def _clv_of_config(figures: AccountFigures, config: Any) -> ClvResult:
+    """clv_compute with the run's settings (``config``: a ScoringConfig-like object)."""
+    period: Period = config.clv_period
+    return clv_compute(
+        figures,
+        period=period,
+        horizon_periods=config.clv_horizon_months * (30.0 if period == "day" else 4.345),
+        months=config.clv_horizon_months,
+        annual_discount_rate=config.clv_annual_discount_rate,
+    )
+
+
+def _thread_started(function: Callable[..., Any], *args: Any) -> Future[Any]:
+    """``function(*args)`` running on a thread of its own; its future gives the result
+    (or raises its error). The thread ends when the function returns."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models")
+    future = pool.submit(function, *args)
+    pool.shutdown(wait=False)
+    return future
+
+
 @dataclass
 class ScoreResult:
     """Everything computed per account (services.SCORE_COLUMNS are stored), plus the run summary."""
@@ -288,6 +311,9 @@ def scores_compute(
     # Revenue − cost scaled up to every line; NaN where no line has a cost.
     margin = figures["margin"]
     with_cost = ~np.isnan(margin)
+    # The CLV models run on a thread meanwhile: everything up to the CLV percentile needs
+    # none of their results (NumPy's sorts and the models' sums let go of the GIL).
+    models = _thread_started(_clv_of_config, figures, config) if with_clv else None
     basis = "margin" if with_cost.any() else "revenue"
     value = np.where(with_cost, margin, revenue) if basis == "margin" else revenue.copy()
 
@@ -318,6 +344,10 @@ def scores_compute(
         np.maximum(figures["revenue_12m"], 0.0), wallet, out=np.full(n, np.nan), where=wallet > 0
     )
 
+    margin_percentile = percentile_scores(value, has_orders)
+    revenue_percentile = percentile_scores(revenue, has_orders)
+    growth_percentile = percentile_scores(growth, has_orders)
+
     clv_result = None
     p_alive = np.full(n, np.nan)
     expected = np.full(n, np.nan)
@@ -327,15 +357,8 @@ def scores_compute(
     recency = np.full(n, np.nan)
     age = np.full(n, np.nan)
     monetary = np.full(n, np.nan)
-    if with_clv:
-        period: Period = config.clv_period
-        clv_result = clv_compute(
-            figures,
-            period=period,
-            horizon_periods=config.clv_horizon_months * (30.0 if period == "day" else 4.345),
-            months=config.clv_horizon_months,
-            annual_discount_rate=config.clv_annual_discount_rate,
-        )
+    if models is not None:
+        clv_result = models.result()
         index = clv_result.summary.index
         p_alive[index] = clv_result.p_alive
         expected[index] = clv_result.expected_purchases
@@ -352,10 +375,10 @@ def scores_compute(
     }
     value_components = {
         # Margin where known, else revenue: the same value the Pareto ranking uses.
-        "margin": percentile_scores(value, has_orders),
-        "revenue": percentile_scores(revenue, has_orders),
+        "margin": margin_percentile,
+        "revenue": revenue_percentile,
         "clv": percentile_scores(lifetime_value, has_orders),
-        "growth_12m": percentile_scores(growth, has_orders),
+        "growth_12m": growth_percentile,
         **{name: criteria[name] for name in rules.STRATEGIC_CRITERIA},
     }
     value_score = weighted_score(value_components, config.value_weights)

@@ -159,5 +159,5 @@ def test_postgresql_writes_here_the_rows_a_refused_connection_could_not(
     with transaction.atomic():
         services._scores_write(run.pk, result)
     assert_read_back(run, accounts, expected)
-    assert "Writing score rows on a second connection failed" in caplog.text
+    assert "Writing rows on a second connection failed" in caplog.text
     assert "kam_no_such_database" in caplog.text
