@@ -42,7 +42,7 @@ def timestamp(moment: dt.datetime) -> int:
 
 def _fixed_field(kind: str, values: Any, size: int) -> Field:
     """Numbers (NaN and ±inf are NULL); dates are day numbers since 1970-01-01,
-    timestamptz values those of ``timestamp`` (exact as floats up to the year 2142)."""
+    timestamptz values those of ``timestamp`` (exact as floats until the year 2285)."""
     numbers = np.broadcast_to(np.asarray(values, dtype=np.float64), (size,))
     null = ~np.isfinite(numbers)
     clean = np.where(null, 0.0, numbers)

@@ -301,14 +301,13 @@ def _changed_rows(result: scoring.ScoreResult) -> np.ndarray:
 
 
 def _postgresql_proposals_copy(
-    cursor: Any, run_id: int, result: scoring.ScoreResult, now: dt.datetime
-) -> int:
-    """Binary COPY of a pending proposal per changed tier (_changed_rows); returns how many.
+    cursor: Any, run_id: int, result: scoring.ScoreResult, changed: np.ndarray, now: dt.datetime
+) -> None:
+    """Binary COPY of a pending proposal for each of the ``changed`` rows (_changed_rows).
 
     The rows the INSERT of _proposals_write makes from the score rows, made here from
     the run's arrays instead, so that they need not wait for the score rows.
     """
-    changed = _changed_rows(result)
     types = _copy_types(TierProposal, PROPOSAL_COLUMNS)
     stamp = pgcopy.timestamp(now)
     columns = result.columns
@@ -332,11 +331,10 @@ def _postgresql_proposals_copy(
             ]
             copy.write(pgcopy.rows_block(list(zip(types, values, strict=True)), rows.size))
         copy.write(pgcopy.TRAILER)
-    return int(changed.size)
 
 
 class _SecondConnection:
-    """A second PostgreSQL connection writing a large run's upper accounts at the same time.
+    """A second PostgreSQL connection writing part of a large run's rows at the same time.
 
     The server's work of a COPY or an INSERT is one core's; the machine has more. Its
     statements run one after another on one worker thread (psycopg waits for the server
@@ -635,9 +633,12 @@ def _scores_and_proposals_copied(
     connection commits first, as in _proposals_write; if it fails before, the proposals
     are written here.
     """
+    changed = _changed_rows(result)
     second = _SecondConnection(connection.get_connection_params())
     try:
-        second.copy_start(lambda cursor: _postgresql_proposals_copy(cursor, run.pk, result, now))
+        second.copy_start(
+            lambda cursor: _postgresql_proposals_copy(cursor, run.pk, result, changed, now)
+        )
         total = len(result.reasons)
         with connection.cursor() as cursor:
             _postgresql_scores_copy(cursor.cursor, run.pk, result, _copy_types(), range(total))
@@ -646,10 +647,10 @@ def _scores_and_proposals_copied(
             second.commit()
         else:
             with connection.cursor() as cursor:
-                _postgresql_proposals_copy(cursor.cursor, run.pk, result, now)
+                _postgresql_proposals_copy(cursor.cursor, run.pk, result, changed, now)
     finally:
         second.close()
-    return int(_changed_rows(result).size)
+    return int(changed.size)
 
 
 OLD_RUNS_BATCH = 500
